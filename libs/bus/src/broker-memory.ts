@@ -1,0 +1,39 @@
+import type { Broker, Unsubscribe } from './broker';
+
+/** In-process broker: a real implementation for the all-in-one mode and unit tests. Delivery is asynchronous, as over a network. */
+export class MemoryBroker implements Broker {
+  private readonly topics = new Map<string, Set<(payload: Buffer) => void>>();
+  private closed = false;
+
+  async publish(topic: string, payload: Buffer): Promise<void> {
+    if (this.closed) throw new Error('broker closed');
+    const subs = this.topics.get(topic);
+    if (!subs || subs.size === 0) return;
+    const targets = [...subs];
+    setImmediate(() => {
+      for (const fn of targets) fn(payload);
+    });
+  }
+
+  async subscribe(topic: string, onMessage: (payload: Buffer) => void): Promise<Unsubscribe> {
+    if (this.closed) throw new Error('broker closed');
+    let subs = this.topics.get(topic);
+    if (!subs) this.topics.set(topic, (subs = new Set()));
+    // Wrap so the same function can subscribe twice and unsubscribe each independently.
+    const handler = (payload: Buffer) => onMessage(payload);
+    subs.add(handler);
+    return async () => {
+      subs.delete(handler);
+      if (subs.size === 0 && this.topics.get(topic) === subs) this.topics.delete(topic);
+    };
+  }
+
+  ready(): boolean {
+    return !this.closed;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.topics.clear();
+  }
+}

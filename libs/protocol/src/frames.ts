@@ -1,0 +1,73 @@
+/**
+ * Wire frames of the gischat protocol (protocol.md §3.4). Server frames carry exactly the keys the QChat
+ * plugin expects: `type`, `id`, `timestamp`, then every field of the type, optional ones as null.
+ */
+import { randomUUID } from 'node:crypto';
+
+export const MESSAGE_TYPES = [
+  'uncompliant', 'text', 'image', 'nb_users', 'newcomer', 'exiter', 'like',
+  'geojson', 'crs', 'bbox', 'position', 'model', 'script',
+] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+/** Texts that trigger client effects: broadcast but never stored (protocol.md §3.10). */
+export const CHEAT_CODES: ReadonlySet<string> = new Set([
+  'givemesomecheese', 'lookattheflickofqgis', 'iamarobot', 'its10oclock', 'qgisprolicense', 'wizz', 'spaceandtime',
+]);
+
+/** Types on which a non-null `in_reply_to_id` is forwarded (protocol.md §6 D11). */
+export const REPLYABLE_TYPES: ReadonlySet<string> = new Set(['text', 'image', 'geojson', 'crs', 'bbox', 'position']);
+
+interface Authored { author: string; avatar: string | null; in_reply_to_id?: string }
+interface WithCrs extends Authored { crs_wkt: string; crs_authid: string }
+
+export interface TextBody extends Authored { type: 'text'; text: string }
+export interface ImageBody extends Authored { type: 'image'; image_data: string }
+export interface LikeBody { type: 'like'; liker_author: string; liked_author: string; message: string }
+export interface GeojsonBody extends WithCrs { type: 'geojson'; layer_name: string; geojson: Record<string, unknown>; style: string | null }
+export interface CrsBody extends WithCrs { type: 'crs' }
+export interface BboxBody extends WithCrs { type: 'bbox'; xmin: number; xmax: number; ymin: number; ymax: number }
+export interface PositionBody extends WithCrs { type: 'position'; x: number; y: number }
+export interface ModelBody extends Authored { type: 'model'; model_name: string; model_group: string | null; raw_xml: string }
+export interface ScriptBody extends Authored { type: 'script'; name: string; raw_pycode: string }
+
+/** A content message as validated at the socket boundary: model fields only, unknown keys dropped. */
+export type ChatBody = TextBody | ImageBody | LikeBody | GeojsonBody | CrsBody | BboxBody | PositionBody | ModelBody | ScriptBody;
+export type ChatType = ChatBody['type'];
+
+/** Every inbound frame that passed validation. */
+export type ClientFrame =
+  | ChatBody
+  | { type: 'newcomer'; newcomer: string }
+  | { type: 'exiter'; exiter: string }
+  | { type: 'uncompliant' }
+  | { type: 'nb_users' };
+
+export type Stamped<B> = { type: string; id: string; timestamp: number } & Omit<B, 'type'>;
+
+export function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/** The client-ready frame of a content message: `type`, `id`, `timestamp` first, then the body's fields. */
+export function stamp<B extends { type: string }>(body: B, id: string, timestamp: number): Stamped<B> {
+  const { type, ...rest } = body;
+  return { type, id, timestamp, ...rest } as Stamped<B>;
+}
+
+function serverFrame<T extends MessageType, F extends object>(type: T, fields: F) {
+  return { type, id: randomUUID(), timestamp: nowSeconds(), ...fields };
+}
+
+export const frames = {
+  nbUsers: (n: number) => serverFrame('nb_users', { nb_users: n }),
+  newcomer: (nick: string) => serverFrame('newcomer', { newcomer: nick }),
+  exiter: (nick: string) => serverFrame('exiter', { exiter: nick }),
+  uncompliant: (reason: string) => serverFrame('uncompliant', { reason }),
+};
+
+export const reasons = {
+  nicknameTaken: (nick: string, channel: string) => `User '${nick}' already registered in channel ${channel}`,
+  tooManyFeatures: (n: number, max: number) => `Too many geojson features : ${n} vs max ${max} allowed`,
+  invalidImage: 'Invalid or oversized image data.',
+} as const;

@@ -1,0 +1,44 @@
+/** NATS subjects and Redis key names, all under the instance id so several instances can share servers. */
+export function subjects(instance: string) {
+  const base = `qchat.${instance}`;
+  return {
+    relayPublish: `${base}.relay.publish`,
+    relayHistory: `${base}.relay.history`,
+    presenceJoin: `${base}.presence.join`,
+    presenceRegister: `${base}.presence.register`,
+    presenceLeave: `${base}.presence.leave`,
+    presenceUsers: `${base}.presence.users`,
+    presenceCounts: `${base}.presence.counts`,
+    presenceHeartbeat: `${base}.presence.heartbeat`,
+    presenceSync: `${base}.presence.sync`,
+    presenceEdgeDown: `${base}.presence.edge_down`,
+  } as const;
+}
+export type Subjects = ReturnType<typeof subjects>;
+
+export const QUEUE = { relay: 'relay', presence: 'presence' } as const;
+
+export function keys(instance: string) {
+  const base = `qchat:${instance}`;
+  return {
+    /** Broker topic of a chat channel. */
+    topic: (channel: string) => `${base}:ch:${channel}`,
+    /** History list, newest first. */
+    history: (channel: string) => `${base}:ch:${channel}:last`,
+    /** Hash conn -> edge id of the live connections of a channel. */
+    conns: (channel: string) => `${base}:ch:${channel}:conns`,
+    /** Hash nickname -> conn of the registered nicknames of a channel. */
+    nicks: (channel: string) => `${base}:ch:${channel}:nicks`,
+    /** Hash conn -> nickname of the registered connections of a channel. */
+    connNick: (channel: string) => `${base}:ch:${channel}:connnick`,
+    /** Set of "channel\tconn" held by an edge. */
+    edgeConns: (edge: string) => `${base}:edge:${edge}:conns`,
+    /** Liveness key of an edge, with a TTL. */
+    edgeAlive: (edge: string) => `${base}:edge:${edge}:alive`,
+    /** Set of edges that hold or held connections. */
+    edges: `${base}:edges`,
+    /** Idempotency marker of a publish request. */
+    published: (id: string) => `${base}:pub:${id}`,
+  } as const;
+}
+export type Keys = ReturnType<typeof keys>;
