@@ -11,7 +11,8 @@ export class MemoryBroker implements Broker {
     if (!subs || subs.size === 0) return;
     const targets = [...subs];
     setImmediate(() => {
-      for (const fn of targets) fn(payload);
+      // Skip subscriptions ended (or a broker closed) since publish: nothing is delivered once unsubscribe resolved.
+      for (const fn of targets) if (subs.has(fn)) fn(payload);
     });
   }
 
@@ -34,6 +35,7 @@ export class MemoryBroker implements Broker {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const subs of this.topics.values()) subs.clear();
     this.topics.clear();
   }
 }

@@ -10,7 +10,10 @@ export class RedisBroker implements Broker {
   private readonly topics = new Map<string, Set<(payload: Buffer) => void>>();
 
   constructor(private readonly pub: Redis) {
-    this.sub = pub.duplicate();
+    // No ready check: ioredis sends SUBSCRIBE as soon as the socket connects (it is allowed while Redis loads), so a
+    // subscribe made during the check put the connection in subscriber mode before INFO, failed the check and forced
+    // a reconnect that dropped messages published right after subscribe() had resolved.
+    this.sub = pub.duplicate({ enableReadyCheck: false });
     this.sub.on('error', () => { /* reported through ready(); reconnects by itself */ });
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
       const subs = this.topics.get(channel.toString('utf8'));

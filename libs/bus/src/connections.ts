@@ -14,7 +14,7 @@ export function createRedis(url: string, log: Logger, name: string): Redis {
     maxRetriesPerRequest: 1,
     enableAutoPipelining: true,
     retryStrategy: (times) => Math.min(100 * times, 2000),
-    reconnectOnError: () => true,
+    reconnectOnError: (err) => err.message.startsWith('READONLY'),
   });
   let down = false;
   redis.on('ready', () => {

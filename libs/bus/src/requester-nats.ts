@@ -46,7 +46,7 @@ export class NatsRequester implements Requester {
   }
 
   ready(): boolean {
-    return !this.nc.isClosed() && this.nc.status !== undefined && !this.reconnecting;
+    return !this.nc.isClosed() && !this.reconnecting;
   }
 
   private reconnecting = false;

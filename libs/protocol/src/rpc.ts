@@ -21,7 +21,13 @@ export interface PresenceJoinReply { count: number; frame: string; frameId: stri
 export interface PresenceRegisterRequest { channel: string; conn: string; edge: string; nick: string }
 export interface PresenceRegisterReply { registered: true }
 
-export interface PresenceLeaveRequest { channel: string; conn: string; edge: string }
+export interface PresenceLeaveRequest {
+  channel: string;
+  conn: string;
+  edge: string;
+  /** Only release the nickname; the connection stays (an inbound `exiter` naming the socket's own nickname). */
+  keepConnection?: boolean;
+}
 export interface PresenceLeaveReply { nick: string | null; count: number }
 
 export interface PresenceUsersRequest { channel: string }

@@ -2,3 +2,5 @@ export * from './config';
 export * from './logger';
 export * from './lifecycle';
 export * from './metrics';
+export * from './shared-config';
+export * from './ops-server';

@@ -16,7 +16,7 @@ export function createLogger(opts: LoggerOptions): Logger {
   const options = {
     level: opts.level ?? 'info',
     base: { service: opts.service, version: VERSION, pid: process.pid },
-    redact: { paths: ['*.password', '*.token', '*.MATRIX_PING_TOKEN', 'config.REDIS_URL', 'config.NATS_URL'], censor: '***' },
+    redact: { paths: ['*.password', '*.token', '*.MATRIX_PING_TOKEN', '*.authorization', '*.cookie'], censor: '***' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   return opts.destination ? pino(options, opts.destination as DestinationStream) : pino(options);

@@ -1,0 +1,34 @@
+/**
+ * Edge, presence and relay in one process, talking through the same bus they would use apart: in-memory
+ * adapters when REDIS_URL and NATS_URL are unset, Redis and NATS when they are set.
+ */
+import { createBus } from '@qchat/bus';
+import { createEdge, loadEdgeConfig } from '@qchat/edge';
+import { createPresence, loadPresenceConfig } from '@qchat/presence';
+import { createRelay, loadRelayConfig } from '@qchat/relay';
+import { createRegistry, printable, type Logger } from '@qchat/runtime';
+
+export async function startStack(env: Record<string, string | undefined>, log: Logger) {
+  const edgeConfig = loadEdgeConfig(env);
+  const presenceConfig = loadPresenceConfig(env);
+  const relayConfig = loadRelayConfig(env);
+  log.info({ config: printable(edgeConfig) }, 'configuration');
+  const bus = await createBus(edgeConfig, log, 'all-in-one');
+  const registry = createRegistry('all-in-one');
+  const presence = createPresence({ config: presenceConfig, log: log.child({ component: 'presence' }), bus, registry, opsServer: false });
+  const relay = createRelay({ config: relayConfig, log: log.child({ component: 'relay' }), bus, registry, opsServer: false });
+  await presence.start();
+  await relay.start();
+  const edge = createEdge({ config: edgeConfig, log, bus, registry });
+  await edge.start();
+  log.info({ port: edge.port(), broker: bus.mode.broker, requests: bus.mode.requester }, 'all-in-one stack running');
+  return {
+    edge,
+    stop: async () => {
+      await edge.stop();
+      await relay.stop();
+      await presence.stop();
+      await bus.close();
+    },
+  };
+}

@@ -1,0 +1,25 @@
+/** The edge's view of relay and presence: typed NATS calls, with retries where the operation is idempotent. */
+import type { RpcClient } from '@qchat/bus';
+import type {
+  ChatBody, ConnState, PresenceCountsReply, PresenceEdgeDownReply, PresenceHeartbeatReply, PresenceJoinReply,
+  PresenceLeaveReply, PresenceSyncReply, PresenceUsersReply, RelayHistoryReply, RelayPublishReply, Subjects,
+} from '@qchat/protocol';
+
+export function createBackend(rpc: RpcClient, subj: Subjects, edge: string) {
+  return {
+    publish: (channel: string, id: string, body: ChatBody, source: 'ws' | 'http') =>
+      rpc.call<unknown, RelayPublishReply>(subj.relayPublish, { channel, id, body, source }, { retries: 3 }),
+    history: (channel: string) => rpc.call<unknown, RelayHistoryReply>(subj.relayHistory, { channel }, { retries: 2 }),
+    join: (channel: string, conn: string) => rpc.call<unknown, PresenceJoinReply>(subj.presenceJoin, { channel, conn, edge }, { retries: 2 }),
+    register: (channel: string, conn: string, nick: string) =>
+      rpc.call<unknown, unknown>(subj.presenceRegister, { channel, conn, edge, nick }, { retries: 2 }),
+    leave: (channel: string, conn: string, keepConnection = false) =>
+      rpc.call<unknown, PresenceLeaveReply>(subj.presenceLeave, { channel, conn, edge, keepConnection }, { retries: 3 }),
+    users: (channel: string) => rpc.call<unknown, PresenceUsersReply>(subj.presenceUsers, { channel }, { retries: 1 }),
+    counts: (channels: string[]) => rpc.call<unknown, PresenceCountsReply>(subj.presenceCounts, { channels }, { retries: 1 }),
+    heartbeat: (conns: number) => rpc.call<unknown, PresenceHeartbeatReply>(subj.presenceHeartbeat, { edge, conns }, { retries: 0 }),
+    sync: (conns: ConnState[]) => rpc.call<unknown, PresenceSyncReply>(subj.presenceSync, { edge, conns }, { retries: 1, timeoutMs: 10_000 }),
+    edgeDown: () => rpc.call<unknown, PresenceEdgeDownReply>(subj.presenceEdgeDown, { edge }, { retries: 1 }),
+  };
+}
+export type Backend = ReturnType<typeof createBackend>;

@@ -1,0 +1,48 @@
+import type { Logger } from 'pino';
+import type { Backend } from './backend';
+import type { Hub } from './ws/hub';
+
+/**
+ * Tells presence every EDGE_HEARTBEAT_MS that this edge lives and how many sockets it holds. When presence's
+ * count disagrees twice in a row (Redis lost its data, presence restarted, a leave got lost), the edge
+ * re-announces all its sockets and presence rebuilds its state from them.
+ */
+export function startHeartbeat(deps: { backend: Backend; hub: Hub; log: Logger; intervalMs: number }): () => void {
+  let mismatches = 0;
+  let running = false;
+  let failing = false;
+  const beat = async () => {
+    if (running) return;
+    running = true;
+    try {
+      const { resync } = await deps.backend.heartbeat(deps.hub.count());
+      if (failing) deps.log.info('presence heartbeat restored');
+      failing = false;
+      mismatches = resync ? mismatches + 1 : 0;
+      if (mismatches >= 2) {
+        mismatches = 0;
+        await resyncAll(deps);
+      }
+    } catch (err) {
+      if (!failing) deps.log.warn({ err }, 'presence heartbeat failed');
+      failing = true;
+    } finally {
+      running = false;
+    }
+  };
+  void beat();
+  const timer = setInterval(() => void beat(), deps.intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+async function resyncAll(deps: { backend: Backend; hub: Hub; log: Logger }): Promise<void> {
+  const sessions = [...deps.hub.sessions()].filter((s) => !s.closed);
+  const byId = new Map(sessions.map((s) => [s.id, s]));
+  const { lostNicks } = await deps.backend.sync(sessions.map((s) => ({ channel: s.channel, conn: s.id, nick: s.nick })));
+  for (const conn of lostNicks) {
+    const s = byId.get(conn);
+    if (s) s.nick = null;
+  }
+  deps.log.warn({ connections: sessions.length, lostNicks: lostNicks.length }, 'presence state rebuilt from this edge');
+}

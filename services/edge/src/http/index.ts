@@ -1,0 +1,3 @@
+export { createHttpApp, type HttpDeps } from './app';
+export { sortNicknames } from './api';
+export { locateJsonError } from './json-error';

@@ -1,0 +1,229 @@
+/**
+ * The WebSocket endpoint /channel/{channel}/ws: refuses unknown channels at the upgrade (HTTP 403, as
+ * gischat's clients expect), runs the connect sequence (nb_users, then history oldest first, then live
+ * frames), hands inbound frames to their handler one at a time, keeps sockets alive with pings, and
+ * tells presence when a socket leaves.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import { CLOSE, parseFrame, type Limits } from '@qchat/protocol';
+import type { Logger } from 'pino';
+import type { Backend } from '../backend';
+import type { EdgeMetrics } from '../metrics';
+import { dispatch, reply, UNAVAILABLE, type HandlerContext } from './handlers';
+import type { Hub } from './hub';
+import { Session } from './session';
+
+export interface GatewayConfig {
+  CHANNELS: readonly string[];
+  WS_PING_INTERVAL: number;
+  WS_PING_TIMEOUT: number;
+  WS_MAX_PAYLOAD_BYTES: number;
+  WS_PERMESSAGE_DEFLATE: boolean;
+  RATE_LIMIT_PER_SECOND: number;
+  RATE_LIMIT_BURST: number;
+  MAX_CONNECTIONS_PER_IP: number;
+  limits: Limits;
+}
+
+export interface GatewayDeps {
+  config: GatewayConfig;
+  hub: Hub;
+  backend: Backend;
+  metrics: EdgeMetrics;
+  log: Logger;
+}
+
+/** Inbound frames waiting for their turn on one socket before new ones are refused. */
+const MAX_QUEUED_FRAMES = 32;
+const STORED_ID = /"id":"([^"]+)"/;
+
+export function parseChannelPath(url: string | undefined): string | null {
+  const path = (url ?? '').split('?')[0] ?? '';
+  const m = /^\/channel\/([^/]+)\/ws$/.exec(path);
+  if (!m) return null;
+  try {
+    return decodeURIComponent(m[1]!);
+  } catch {
+    return null;
+  }
+}
+
+function refuse(socket: Duplex, status: number, text: string, body: string): void {
+  const payload = Buffer.from(body, 'utf8');
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${payload.length}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+export class Gateway {
+  private readonly wss: WebSocketServer;
+  private readonly perIp = new Map<string, number>();
+  private readonly ctx: HandlerContext;
+  private keepalive: NodeJS.Timeout | undefined;
+  private accepting = true;
+  /** While draining, closes are not reported one by one: presence drops the whole edge at once. */
+  private draining = false;
+
+  constructor(private readonly deps: GatewayDeps) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: deps.config.WS_MAX_PAYLOAD_BYTES,
+      perMessageDeflate: deps.config.WS_PERMESSAGE_DEFLATE,
+      clientTracking: false,
+    });
+    this.ctx = { backend: deps.backend, hub: deps.hub, log: deps.log };
+  }
+
+  attach(server: Server): void {
+    server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    const tick = Math.max(250, Math.min(this.deps.config.WS_PING_TIMEOUT, this.deps.config.WS_PING_INTERVAL) * 250);
+    this.keepalive = setInterval(() => this.sweep(), tick);
+    this.keepalive.unref();
+  }
+
+  /** Refuses new upgrades, closes every socket with 1001, and resolves when they are gone (or after timeoutMs). */
+  async drain(timeoutMs: number): Promise<void> {
+    this.accepting = false;
+    this.draining = true;
+    clearInterval(this.keepalive);
+    const sessions = [...this.deps.hub.sessions()];
+    const gone = sessions.map((s) => new Promise<void>((resolve) => {
+      if (s.ws.readyState === s.ws.CLOSED) return resolve();
+      s.ws.once('close', () => resolve());
+    }));
+    for (const s of sessions) s.ws.close(CLOSE.goingAway, 'server shutting down');
+    const timer = new Promise<void>((r) => setTimeout(r, timeoutMs).unref());
+    await Promise.race([Promise.all(gone), timer]);
+    for (const s of sessions) if (s.ws.readyState !== s.ws.CLOSED) s.ws.terminate();
+    this.wss.close();
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const refused = (status: number, text: string, body: string) => {
+      this.deps.metrics.upgradesRefused.inc({ status: String(status) });
+      refuse(socket, status, text, body);
+    };
+    if (!this.accepting) return refused(503, 'Service Unavailable', 'Server shutting down.');
+    const channel = parseChannelPath(req.url);
+    if (channel === null) return refused(403, 'Forbidden', 'Not a channel WebSocket path.');
+    if (!this.deps.config.CHANNELS.includes(channel)) return refused(403, 'Forbidden', `Channel '${channel}' does not exist.`);
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    const cap = this.deps.config.MAX_CONNECTIONS_PER_IP;
+    if (cap > 0 && (this.perIp.get(ip) ?? 0) >= cap) return refused(429, 'Too Many Requests', 'Too many connections from this address.');
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, socket, channel, ip));
+  }
+
+  private onConnection(ws: WebSocket, socket: Duplex, channel: string, ip: string): void {
+    const { config, metrics } = this.deps;
+    const session = new Session(ws, socket, channel, ip, config.RATE_LIMIT_BURST, Date.now());
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+    metrics.connections.inc({ channel });
+    ws.on('message', (data, isBinary) => this.onMessage(session, data, isBinary));
+    ws.on('pong', () => { session.awaitingPongSince = 0; });
+    ws.on('error', (err) => this.deps.log.debug({ err, conn: session.id }, 'socket error'));
+    ws.once('close', (code) => this.onClose(session, code));
+    session.chain = this.connect(session);
+  }
+
+  /** nb_users first (also broadcast to the others), then the history oldest first, then what arrived meanwhile. */
+  private async connect(session: Session): Promise<void> {
+    const { hub, backend, log } = this.deps;
+    try {
+      await hub.attach(session);
+    } catch (err) {
+      log.error({ err, conn: session.id }, 'channel subscription failed');
+      reply(this.ctx, session, UNAVAILABLE);
+      hub.release(session);
+      return;
+    }
+    try {
+      const joined = await backend.join(session.channel, session.id);
+      session.seen?.add(joined.frameId);
+      hub.send(session, Buffer.from(joined.frame), 'private');
+    } catch (err) {
+      log.warn({ err, conn: session.id }, 'presence join failed; the next heartbeat re-announces this socket');
+    }
+    try {
+      const { frames } = await backend.history(session.channel);
+      for (const frame of frames) {
+        const id = STORED_ID.exec(frame.slice(0, 256))?.[1];
+        if (id) session.seen?.add(id);
+        hub.send(session, Buffer.from(frame), 'replay');
+      }
+    } catch (err) {
+      log.warn({ err, conn: session.id }, 'history unavailable; connect sequence without replay');
+    }
+    hub.release(session);
+  }
+
+  private onMessage(session: Session, data: RawData, isBinary: boolean): void {
+    const { config, metrics, log } = this.deps;
+    if (session.closed) return;
+    if (isBinary) {
+      metrics.framesReceived.inc({ type: 'binary', outcome: 'refused' });
+      session.ws.close(CLOSE.unsupportedData, 'Binary frames are not supported');
+      return;
+    }
+    if (!session.take(config.RATE_LIMIT_PER_SECOND, config.RATE_LIMIT_BURST, Date.now()) || session.queued >= MAX_QUEUED_FRAMES) {
+      metrics.framesReceived.inc({ type: 'unknown', outcome: 'rate_limited' });
+      reply(this.ctx, session, 'Rate limit exceeded: too many messages, slow down');
+      return;
+    }
+    const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer)).toString('utf8');
+    session.queued++;
+    session.chain = session.chain
+      .then(() => this.handle(session, text))
+      .catch((err: unknown) => log.error({ err, conn: session.id }, 'frame handling failed'))
+      .finally(() => { session.queued--; });
+  }
+
+  private async handle(session: Session, text: string): Promise<void> {
+    const { metrics, config } = this.deps;
+    const parsed = parseFrame(text, config.limits);
+    if (!parsed.ok) {
+      metrics.framesReceived.inc({ type: 'invalid', outcome: 'uncompliant' });
+      reply(this.ctx, session, parsed.reason);
+      return;
+    }
+    metrics.framesReceived.inc({ type: parsed.frame.type, outcome: 'accepted' });
+    await dispatch(this.ctx, session, parsed.frame);
+  }
+
+  private onClose(session: Session, code: number): void {
+    const { hub, backend, metrics, log } = this.deps;
+    session.closed = true;
+    session.pending = [];
+    hub.detach(session);
+    metrics.connections.dec({ channel: session.channel });
+    metrics.closes.inc({ code: String(code) });
+    const left = (this.perIp.get(session.ip) ?? 1) - 1;
+    if (left <= 0) this.perIp.delete(session.ip);
+    else this.perIp.set(session.ip, left);
+    if (this.draining) return;
+    session.chain = session.chain
+      .then(() => backend.leave(session.channel, session.id))
+      .then(() => undefined, (err: unknown) => log.warn({ err, conn: session.id }, 'presence leave failed; the next heartbeat corrects it'));
+  }
+
+  /** Pings every WS_PING_INTERVAL; a socket that does not answer within WS_PING_TIMEOUT is closed (1011). */
+  private sweep(): void {
+    const now = Date.now();
+    const interval = this.deps.config.WS_PING_INTERVAL * 1000;
+    const timeout = this.deps.config.WS_PING_TIMEOUT * 1000;
+    for (const session of this.deps.hub.sessions()) {
+      if (session.closed) continue;
+      if (session.awaitingPongSince > 0) {
+        if (now - session.awaitingPongSince > timeout) {
+          session.closed = true;
+          session.ws.close(CLOSE.internal, 'keepalive ping timeout');
+          setTimeout(() => session.ws.terminate(), 1000).unref();
+        }
+      } else if (now - session.lastPingAt >= interval) {
+        session.lastPingAt = now;
+        session.awaitingPongSince = now;
+        session.ws.ping();
+      }
+    }
+  }
+}

@@ -1,0 +1,31 @@
+import { QChatError, frames } from '@qchat/protocol';
+import type { Logger } from 'pino';
+import type { Backend } from '../../backend';
+import type { Hub } from '../hub';
+import type { Session } from '../session';
+
+export interface HandlerContext {
+  backend: Backend;
+  hub: Hub;
+  log: Logger;
+}
+
+/** Answers the sender alone with an `uncompliant` frame. */
+export function reply(ctx: HandlerContext, session: Session, reason: string): void {
+  ctx.hub.send(session, Buffer.from(JSON.stringify(frames.uncompliant(reason))), 'private');
+}
+
+export const UNAVAILABLE = 'The server could not process this message right now (a backend service is unavailable). Please try again.';
+
+/**
+ * Turns a failed backend call into the sender's reply: a client-facing reason (uncompliant, nickname taken)
+ * as it is, anything else as a clear "try again" after logging it once.
+ */
+export function replyFailure(ctx: HandlerContext, session: Session, err: unknown, op: string): void {
+  if (err instanceof QChatError && (err.code === 'uncompliant' || err.code === 'nickname_taken')) {
+    reply(ctx, session, err.message);
+    return;
+  }
+  ctx.log.warn({ err, op, conn: session.id, code: err instanceof QChatError ? err.code : 'internal' }, 'backend call failed');
+  reply(ctx, session, UNAVAILABLE);
+}

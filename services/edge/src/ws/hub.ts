@@ -1,0 +1,163 @@
+/**
+ * Which local sockets sit in which channel, the broker subscriptions that serve them, and the writer.
+ * A broker message is a route plus frame bytes serialised once upstream; the hub sends those same bytes to
+ * every selected socket, and each socket gets at most one (corked) write per event-loop turn.
+ */
+import { decodeEnvelope, type Route } from '@qchat/protocol';
+import type { Broker, Unsubscribe } from '@qchat/bus';
+import type { Logger } from 'pino';
+import { CLOSE } from '@qchat/protocol';
+import type { EdgeMetrics } from '../metrics';
+import type { Session } from './session';
+
+interface ChannelEntry {
+  sessions: Set<Session>;
+  subscribed: Promise<Unsubscribe>;
+}
+
+export interface HubDeps {
+  broker: Broker;
+  topic: (channel: string) => string;
+  maxBufferedBytes: number;
+  metrics: EdgeMetrics;
+  log: Logger;
+}
+
+export class Hub {
+  private readonly channels = new Map<string, ChannelEntry>();
+  private dirty: Session[] = [];
+  private scheduled = false;
+  private readonly flush = () => this.writeAll();
+
+  constructor(private readonly deps: HubDeps) {}
+
+  /** Adds the session to its channel; resolves once the channel's topic subscription is in place. */
+  async attach(session: Session): Promise<void> {
+    let entry = this.channels.get(session.channel);
+    if (!entry) {
+      const channel = session.channel;
+      const subscribed = this.deps.broker.subscribe(this.deps.topic(channel), (payload) => this.deliver(channel, payload));
+      entry = { sessions: new Set(), subscribed };
+      this.channels.set(channel, entry);
+      subscribed.then(
+        () => this.deps.metrics.subscriptions.set(this.channels.size),
+        (err: unknown) => {
+          this.deps.log.error({ err, channel }, 'subscribe failed');
+          if (this.channels.get(channel) === entry) this.channels.delete(channel);
+        },
+      );
+    }
+    entry.sessions.add(session);
+    await entry.subscribed;
+  }
+
+  /** Removes the session; the last one out of a channel unsubscribes from its topic. */
+  detach(session: Session): void {
+    const entry = this.channels.get(session.channel);
+    if (!entry || !entry.sessions.delete(session) || entry.sessions.size > 0) return;
+    this.channels.delete(session.channel);
+    entry.subscribed.then((unsubscribe) => unsubscribe()).then(
+      () => this.deps.metrics.subscriptions.set(this.channels.size),
+      (err: unknown) => this.deps.log.warn({ err, channel: session.channel }, 'unsubscribe failed'),
+    );
+  }
+
+  sessions(): Iterable<Session> {
+    const all = [...this.channels.values()];
+    return (function* () {
+      for (const e of all) yield* e.sessions;
+    })();
+  }
+
+  count(): number {
+    let n = 0;
+    for (const e of this.channels.values()) n += e.sessions.size;
+    return n;
+  }
+
+  /** Sends a frame to one session (private reply, connect sequence). */
+  send(session: Session, frame: Buffer, kind: 'private' | 'replay' | 'broadcast' = 'private'): void {
+    if (session.closed) return;
+    if (session.ws.bufferedAmount + session.pendingBytes + frame.length > this.deps.maxBufferedBytes) {
+      this.closeSlow(session);
+      return;
+    }
+    session.pending.push(frame);
+    session.pendingBytes += frame.length;
+    this.deps.metrics.framesSent.inc({ kind });
+    if (!session.dirty) {
+      session.dirty = true;
+      this.dirty.push(session);
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(this.flush);
+      }
+    }
+  }
+
+  /** Ends the connect sequence: frames that arrived meanwhile go out now, minus those already sent. */
+  release(session: Session): void {
+    const held = session.held ?? [];
+    const seen = session.seen;
+    session.replaying = false;
+    session.held = null;
+    session.seen = null;
+    for (const h of held) if (!seen?.has(h.id)) this.send(session, h.frame, 'broadcast');
+  }
+
+  private deliver(channel: string, payload: Buffer): void {
+    const entry = this.channels.get(channel);
+    if (!entry) return;
+    const decoded = decodeEnvelope(payload);
+    if (!decoded) {
+      this.deps.log.error({ channel, bytes: payload.length }, 'malformed broker message dropped');
+      return;
+    }
+    const { route, frame } = decoded;
+    let reached = 0;
+    for (const session of entry.sessions) {
+      if (!selects(route, session)) continue;
+      reached++;
+      if (session.replaying) session.held?.push({ id: route.id, frame });
+      else this.send(session, frame, 'broadcast');
+    }
+    this.deps.metrics.deliveries.inc(reached);
+  }
+
+  private writeAll(): void {
+    const batch = this.dirty;
+    this.dirty = [];
+    this.scheduled = false;
+    for (const session of batch) {
+      session.dirty = false;
+      const frames = session.pending;
+      session.pending = [];
+      session.pendingBytes = 0;
+      if (session.closed || frames.length === 0) continue;
+      if (frames.length === 1) {
+        session.ws.send(frames[0]!, { binary: false });
+        continue;
+      }
+      session.socket.cork();
+      for (const f of frames) session.ws.send(f, { binary: false });
+      session.socket.uncork();
+    }
+  }
+
+  private closeSlow(session: Session): void {
+    if (session.closed) return;
+    session.closed = true;
+    session.pending = [];
+    session.pendingBytes = 0;
+    this.deps.metrics.slowConsumers.inc();
+    this.deps.log.warn({ conn: session.id, channel: session.channel }, 'slow consumer closed');
+    session.ws.close(CLOSE.slowConsumer, 'slow consumer: too much unsent data');
+    setTimeout(() => session.ws.terminate(), 1000).unref();
+  }
+}
+
+function selects(route: Route, session: Session): boolean {
+  if (route.conn !== undefined) return route.conn === session.id;
+  if (route.to !== undefined) return route.to === session.nick;
+  return true;
+}

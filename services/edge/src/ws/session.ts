@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+
+/** A frame that arrived from the broker while the session was still receiving its connect sequence. */
+interface Held { id: string; frame: Buffer }
+
+/** One client socket in one chat channel. Kept small: thousands live at once. */
+export class Session {
+  readonly id: string = randomUUID();
+  /** Nickname registered by this socket (one per socket; a second `newcomer` replaces it). */
+  nick: string | null = null;
+  /** Until the connect sequence (nb_users, then history) is sent, live frames wait in `held`. */
+  replaying = true;
+  held: Held[] | null = [];
+  /** Ids already sent during the connect sequence, so the live copy of the same frame is skipped. */
+  seen: Set<string> | null = new Set();
+  /** Frames waiting for this turn's write; written as one batch. */
+  pending: Buffer[] = [];
+  pendingBytes = 0;
+  dirty = false;
+  closed = false;
+  /** Inbound frames are handled one after another, so a sender's messages keep their order. */
+  chain: Promise<void> = Promise.resolve();
+  queued = 0;
+  /** Keepalive: when the unanswered ping was sent (0: none outstanding), and when the last ping went. */
+  awaitingPongSince = 0;
+  lastPingAt: number;
+  /** Token bucket of the inbound rate limit. */
+  tokens: number;
+  refilledAt: number;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly socket: Duplex,
+    readonly channel: string,
+    readonly ip: string,
+    burst: number,
+    now: number,
+  ) {
+    this.tokens = burst;
+    this.refilledAt = now;
+    this.lastPingAt = now;
+  }
+
+  /** Takes one token; false when the socket is over its rate. */
+  take(ratePerSecond: number, burst: number, now: number): boolean {
+    this.tokens = Math.min(burst, this.tokens + ((now - this.refilledAt) / 1000) * ratePerSecond);
+    this.refilledAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}

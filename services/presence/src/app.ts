@@ -1,0 +1,69 @@
+import { QUEUE, keys, subjects } from '@qchat/protocol';
+import { serveRpc, type Bus } from '@qchat/bus';
+import { Closers, busReadiness, closeServer, createRegistry, once, startOpsServer, type Registry } from '@qchat/runtime';
+import type { Logger } from 'pino';
+import { Announcer } from './announcer';
+import type { PresenceConfig } from './config';
+import { createHandlers } from './handlers';
+import { createPresenceMetrics } from './metrics';
+import { startReaper } from './reaper';
+import { MemoryPresenceStore, RedisPresenceStore, type PresenceStore } from './store';
+
+export interface PresenceDeps {
+  config: PresenceConfig;
+  log: Logger;
+  bus: Bus;
+  registry?: Registry;
+  opsServer?: boolean;
+}
+
+export function createPresence(deps: PresenceDeps) {
+  const { config, log, bus } = deps;
+  const closers = new Closers(log);
+  const registry = deps.registry ?? createRegistry('presence');
+  const metrics = createPresenceMetrics(registry);
+  const store: PresenceStore = bus.redis
+    ? new RedisPresenceStore(bus.redis, { instance: config.INSTANCE_ID, edgeTtlMs: config.EDGE_TTL_MS })
+    : new MemoryPresenceStore({ edgeTtlMs: config.EDGE_TTL_MS });
+  const handlerDeps = { channels: config.CHANNELS, store, announce: new Announcer(bus.broker, keys(config.INSTANCE_ID), metrics), metrics };
+  const subj = subjects(config.INSTANCE_ID);
+  let serving = false;
+  const readiness = () => busReadiness(bus, { 'not serving': serving });
+
+  async function start(): Promise<void> {
+    const h = createHandlers(handlerDeps);
+    const table = [
+      [subj.presenceJoin, h.join],
+      [subj.presenceRegister, h.register],
+      [subj.presenceLeave, h.leave],
+      [subj.presenceUsers, h.users],
+      [subj.presenceCounts, h.counts],
+      [subj.presenceHeartbeat, h.heartbeat],
+      [subj.presenceSync, h.sync],
+      [subj.presenceEdgeDown, h.edgeDown],
+    ] as const;
+    for (const [subject, handler] of table) {
+      const counted = async (req: never) => {
+        const op = subject.split('.').pop()!;
+        try {
+          const out = await (handler as (r: never) => Promise<unknown>)(req);
+          metrics.operations.inc({ op, outcome: 'ok' });
+          return out;
+        } catch (err) {
+          metrics.operations.inc({ op, outcome: (err as { code?: string }).code ?? 'internal' });
+          throw err;
+        }
+      };
+      closers.defer(subject, await serveRpc(bus.requester, subject, QUEUE.presence, counted, log));
+    }
+    closers.defer('reaper', startReaper({ ...handlerDeps, log, intervalMs: config.REAP_INTERVAL_MS }));
+    serving = true;
+    closers.defer('serving', () => { serving = false; });
+    if (deps.opsServer !== false) {
+      closers.add('ops server', await startOpsServer({ port: config.METRICS_PORT, registry, readiness }), closeServer);
+    }
+    log.info({ channels: config.CHANNELS, store: bus.redis ? 'redis' : 'memory' }, 'presence started');
+  }
+
+  return { start, stop: once(() => closers.closeAll()), readiness, registry, store };
+}

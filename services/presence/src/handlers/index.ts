@@ -1,0 +1,86 @@
+/** One handler per presence subject. Each answers with data or throws a QChatError. */
+import { QChatError, reasons, type PresenceCountsReply, type PresenceCountsRequest, type PresenceEdgeDownReply, type PresenceEdgeDownRequest, type PresenceHeartbeatReply, type PresenceHeartbeatRequest, type PresenceJoinReply, type PresenceJoinRequest, type PresenceLeaveReply, type PresenceLeaveRequest, type PresenceRegisterReply, type PresenceRegisterRequest, type PresenceSyncReply, type PresenceSyncRequest, type PresenceUsersReply, type PresenceUsersRequest } from '@qchat/protocol';
+import type { Announcer } from '../announcer';
+import type { PresenceMetrics } from '../metrics';
+import type { PresenceStore, Reclaimed } from '../store';
+
+export interface HandlerDeps {
+  channels: readonly string[];
+  store: PresenceStore;
+  announce: Announcer;
+  metrics: PresenceMetrics;
+}
+
+function knownChannel(deps: HandlerDeps, channel: string): void {
+  if (!deps.channels.includes(channel)) throw new QChatError('channel_not_found', `Channel '${channel}' not registered`);
+}
+
+/** Sends exiter frames for reclaimed registered connections, then one nb_users per channel touched. */
+export async function announceReclaimed(deps: HandlerDeps, removed: Reclaimed[]): Promise<void> {
+  const channels = new Set<string>();
+  for (const r of removed) {
+    channels.add(r.channel);
+    if (r.nick !== null) await deps.announce.exiter(r.channel, r.nick);
+  }
+  for (const channel of channels) await deps.announce.count(channel, await deps.store.count(channel));
+}
+
+export function createHandlers(deps: HandlerDeps) {
+  const { store, announce } = deps;
+  return {
+    async join(req: PresenceJoinRequest): Promise<PresenceJoinReply> {
+      knownChannel(deps, req.channel);
+      const count = await store.join(req.channel, req.conn, req.edge);
+      const frame = await announce.count(req.channel, count);
+      return { count, frame: frame.json, frameId: frame.id };
+    },
+
+    async register(req: PresenceRegisterRequest): Promise<PresenceRegisterReply> {
+      knownChannel(deps, req.channel);
+      const result = await store.register(req.channel, req.conn, req.edge, req.nick);
+      if (result.status === 'taken') throw new QChatError('nickname_taken', reasons.nicknameTaken(req.nick, req.channel));
+      if (result.status === 'ok') await announce.newcomer(req.channel, req.nick);
+      return { registered: true };
+    },
+
+    /** A leave; with keepConnection (an inbound `exiter` naming the socket's own nickname) only the nickname goes. */
+    async leave(req: PresenceLeaveRequest & { keepConnection?: boolean }): Promise<PresenceLeaveReply> {
+      const left = await store.leave(req.channel, req.conn);
+      let count = left.count;
+      if (req.keepConnection) count = await store.join(req.channel, req.conn, req.edge);
+      if (!left.existed && !req.keepConnection) return { nick: null, count };
+      if (left.nick !== null) await announce.exiter(req.channel, left.nick);
+      await announce.count(req.channel, count);
+      return { nick: left.nick, count };
+    },
+
+    async users(req: PresenceUsersRequest): Promise<PresenceUsersReply> {
+      knownChannel(deps, req.channel);
+      return { users: await store.users(req.channel) };
+    },
+
+    async counts(req: PresenceCountsRequest): Promise<PresenceCountsReply> {
+      return { counts: await store.counts(req.channels) };
+    },
+
+    async heartbeat(req: PresenceHeartbeatRequest): Promise<PresenceHeartbeatReply> {
+      const held = await store.heartbeat(req.edge);
+      return { resync: held !== req.conns };
+    },
+
+    async sync(req: PresenceSyncRequest): Promise<PresenceSyncReply> {
+      const result = await store.sync(req.edge, req.conns);
+      deps.metrics.rebuilds.inc();
+      for (const channel of result.channels) await announce.count(channel, await store.count(channel));
+      return { lostNicks: result.lostNicks };
+    },
+
+    async edgeDown(req: PresenceEdgeDownRequest): Promise<PresenceEdgeDownReply> {
+      const removed = await store.reclaim(req.edge);
+      deps.metrics.reclaimedConnections.inc({ reason: 'drain' }, removed.length);
+      await announceReclaimed(deps, removed);
+      return { reclaimed: removed.length };
+    },
+  };
+}
+export type Handlers = ReturnType<typeof createHandlers>;

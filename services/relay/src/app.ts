@@ -1,0 +1,47 @@
+import { QUEUE, keys, subjects } from '@qchat/protocol';
+import { serveRpc, type Bus } from '@qchat/bus';
+import { Closers, busReadiness, closeServer, createRegistry, once, startOpsServer, type Registry } from '@qchat/runtime';
+import type { Logger } from 'pino';
+import type { RelayConfig } from './config';
+import { createRelayMetrics } from './metrics';
+import { MemoryHistoryStore, RedisHistoryStore, type HistoryStore } from './store';
+import { createPublishHandler } from './handlers/publish';
+import { createHistoryHandler } from './handlers/history';
+
+export interface RelayDeps {
+  config: RelayConfig;
+  log: Logger;
+  bus: Bus;
+  /** Shared registry in the all-in-one process; otherwise the relay makes its own. */
+  registry?: Registry;
+  /** Serve /healthz, /readyz and /metrics on METRICS_PORT (off in the all-in-one process, where the edge serves them). */
+  opsServer?: boolean;
+}
+
+export function createRelay(deps: RelayDeps) {
+  const { config, log, bus } = deps;
+  const closers = new Closers(log);
+  const registry = deps.registry ?? createRegistry('relay');
+  const metrics = createRelayMetrics(registry);
+  const store: HistoryStore = bus.redis ? new RedisHistoryStore(bus.redis, config.INSTANCE_ID) : new MemoryHistoryStore();
+  const subj = subjects(config.INSTANCE_ID);
+  let serving = false;
+
+  const readiness = () => busReadiness(bus, { 'not serving': serving });
+
+  async function start(): Promise<void> {
+    const publish = createPublishHandler({ config, store, broker: bus.broker, keys: keys(config.INSTANCE_ID), metrics, log });
+    const history = createHistoryHandler({ channels: config.CHANNELS, store });
+    closers.defer('relay.publish', await serveRpc(bus.requester, subj.relayPublish, QUEUE.relay, publish, log));
+    closers.defer('relay.history', await serveRpc(bus.requester, subj.relayHistory, QUEUE.relay, history, log));
+    serving = true;
+    closers.defer('serving', () => { serving = false; });
+    if (deps.opsServer !== false) {
+      const server = await startOpsServer({ port: config.METRICS_PORT, registry, readiness });
+      closers.add('ops server', server, closeServer);
+    }
+    log.info({ channels: config.CHANNELS, metricsPort: deps.opsServer !== false ? config.METRICS_PORT : undefined }, 'relay started');
+  }
+
+  return { start, stop: once(() => closers.closeAll()), readiness, registry };
+}

@@ -1,0 +1,71 @@
+import { CHEAT_CODES, QChatError, encodeEnvelope, nowSeconds, reasons, stamp, type ChatBody, type Keys, type RelayPublishReply, type RelayPublishRequest, type Route } from '@qchat/protocol';
+import type { Broker } from '@qchat/bus';
+import type { Logger } from 'pino';
+import type { RelayConfig } from '../config';
+import type { RelayMetrics } from '../metrics';
+import type { HistoryStore } from '../store';
+import { transformImage } from '../image';
+
+/** How long a message id is remembered, so a retried request is answered without publishing twice. */
+const MARK_TTL_MS = 60_000;
+
+export interface PublishDeps {
+  config: Pick<RelayConfig, 'CHANNELS' | 'MAX_STORED_MESSAGES' | 'limits'>;
+  store: HistoryStore;
+  broker: Broker;
+  keys: Keys;
+  metrics: RelayMetrics;
+  log: Logger;
+}
+
+/** Cheat codes are broadcast but never replayed; likes are private and never stored (protocol.md §3.6, §6 D12). */
+function storable(body: ChatBody): boolean {
+  if (body.type === 'like') return false;
+  return !(body.type === 'text' && CHEAT_CODES.has(body.text));
+}
+
+async function transform(body: ChatBody, deps: PublishDeps): Promise<ChatBody> {
+  if (body.type !== 'image') return body;
+  const result = await transformImage(body.image_data, deps.config.limits.maxImageSize);
+  if (!result.ok) throw new QChatError('uncompliant', reasons.invalidImage);
+  deps.metrics.imageBytes.inc({ direction: 'in' }, result.bytesIn);
+  deps.metrics.imageBytes.inc({ direction: 'out' }, result.bytesOut);
+  return { ...body, image_data: result.data };
+}
+
+/** relay.publish: transform, stamp, store, then publish (store first, so a joiner never misses a message in both replay and live). */
+export function createPublishHandler(deps: PublishDeps) {
+  return async (req: RelayPublishRequest): Promise<RelayPublishReply> => {
+    const type = req.body.type;
+    if (!deps.config.CHANNELS.includes(req.channel)) {
+      throw new QChatError('channel_not_found', `Channel '${req.channel}' not registered`);
+    }
+    const claim = await deps.store.claim(req.id, MARK_TTL_MS);
+    if (claim.state === 'done') {
+      deps.metrics.processed.inc({ type, outcome: 'duplicate' });
+      return { frame: claim.frame };
+    }
+    if (claim.state === 'pending') throw new QChatError('unavailable', 'message is still being processed');
+    const end = deps.metrics.duration.startTimer({ type });
+    try {
+      const body = await transform(req.body, deps);
+      const frame = JSON.stringify(stamp(body, req.id, nowSeconds()));
+      if (storable(body)) await deps.store.append(req.channel, frame, deps.config.MAX_STORED_MESSAGES);
+      const route: Route = body.type === 'like' ? { id: req.id, to: body.liked_author } : { id: req.id };
+      const payload = encodeEnvelope(route, frame);
+      await deps.broker.publish(deps.keys.topic(req.channel), payload);
+      await deps.store.complete(req.id, frame, MARK_TTL_MS).catch((err: unknown) => deps.log.warn({ err }, 'idempotency mark not recorded'));
+      deps.metrics.processed.inc({ type, outcome: 'published' });
+      deps.metrics.publishedBytes.inc(payload.length);
+      return { frame };
+    } catch (err) {
+      await deps.store.release(req.id).catch(() => undefined);
+      const uncompliant = err instanceof QChatError && err.code === 'uncompliant';
+      deps.metrics.processed.inc({ type, outcome: uncompliant ? 'uncompliant' : 'error' });
+      if (err instanceof QChatError) throw err;
+      throw new QChatError('unavailable', 'message could not be stored or published', { cause: err });
+    } finally {
+      end();
+    }
+  };
+}

@@ -1,0 +1,31 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+export function createRelayMetrics(registry: Registry) {
+  return {
+    processed: new Counter({
+      name: 'qchat_relay_messages_total',
+      help: 'Messages handled by relay, by type and outcome (published, uncompliant, duplicate, error).',
+      labelNames: ['type', 'outcome'] as const,
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'qchat_relay_processing_duration_seconds',
+      help: 'Time to validate, transform, store and publish a message, by type.',
+      labelNames: ['type'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    publishedBytes: new Counter({
+      name: 'qchat_relay_published_bytes_total',
+      help: 'Bytes of client frames published to chat channel topics.',
+      registers: [registry],
+    }),
+    imageBytes: new Counter({
+      name: 'qchat_relay_image_bytes_total',
+      help: 'Decoded image bytes received (direction=in) and PNG bytes produced (direction=out).',
+      labelNames: ['direction'] as const,
+      registers: [registry],
+    }),
+  };
+}
+export type RelayMetrics = ReturnType<typeof createRelayMetrics>;

@@ -1,0 +1,3 @@
+export * from './history';
+export * from './history-memory';
+export * from './history-redis';

@@ -1,0 +1,172 @@
+/**
+ * What every Requester adapter promises (libs/bus/src/requester.ts), and the RPC layer on top of it, run
+ * against each adapter: memory in the unit project, NATS in the integration project.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RpcClient, serveRpc, type Requester } from '@qchat/bus';
+import { QChatError } from '@qchat/protocol';
+import { silentLogger } from '@qchat/runtime';
+
+export interface RequesterFixture {
+  requester: Requester;
+  /** A second requester on the same server (another process, in effect); absent for in-memory requesters. */
+  other?: Requester;
+  close(): Promise<void>;
+}
+
+const enc = (s: string) => Buffer.from(s, 'utf8');
+const dec = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
+
+/** Resolves with the QChatError `promise` rejects with (and fails the test if it resolves or rejects otherwise). */
+async function rejection(promise: Promise<unknown>): Promise<QChatError> {
+  const err = await promise.then(
+    (value) => { throw new Error(`expected a rejection, got ${String(value)}`); },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(QChatError);
+  return err as QChatError;
+}
+
+export function requesterContract(name: string, make: () => Promise<RequesterFixture>): void {
+  describe(`Requester contract: ${name}`, () => {
+    let fx: RequesterFixture;
+    let prefix: string;
+    const subject = (suffix: string) => `test.${prefix}.${suffix}`;
+    /** Responders still held by a test when it ends, released before closing. */
+    let release: (() => void)[];
+
+    beforeEach(async () => {
+      prefix = randomUUID();
+      release = [];
+      fx = await make();
+    });
+    afterEach(async () => {
+      for (const r of release) r();
+      await fx.close();
+    });
+
+    it('answers a request (round trip with bytes intact)', async () => {
+      await fx.requester.serve(subject('echo'), 'q', async (data) => enc(`echo:${dec(data)}`));
+      const reply = await fx.requester.request(subject('echo'), enc('héllo'), 2_000);
+      expect(dec(reply)).toBe('echo:héllo');
+    });
+
+    it('rejects with no_responders when nobody serves the subject', async () => {
+      const err = await rejection(fx.requester.request(subject('nobody'), enc('x'), 2_000));
+      expect(err.code).toBe('no_responders');
+      expect(err.retryable).toBe(true);
+    });
+
+    it('rejects with timeout when the responder does not answer in time', async () => {
+      let answered = false;
+      const held = new Promise<void>((r) => release.push(r));
+      await fx.requester.serve(subject('slow'), 'q', async () => {
+        await held;
+        answered = true;
+        return enc('late');
+      });
+      const err = await rejection(fx.requester.request(subject('slow'), enc('x'), 200));
+      expect(err.code).toBe('timeout');
+      expect(answered).toBe(false);
+    });
+
+    it('gives each request to exactly one member of a queue group, spreading them over members', async () => {
+      const handled = { a: [] as string[], b: [] as string[] };
+      const member = (id: 'a' | 'b') => async (data: Uint8Array) => {
+        handled[id].push(dec(data));
+        return enc(`${id}:${dec(data)}`);
+      };
+      await fx.requester.serve(subject('work'), 'workers', member('a'));
+      await (fx.other ?? fx.requester).serve(subject('work'), 'workers', member('b'));
+      const ids = Array.from({ length: 100 }, (_, i) => `r${i}`);
+      const replies = await Promise.all(ids.map((id) => fx.requester.request(subject('work'), enc(id), 5_000)));
+      expect(replies.map((r) => dec(r).split(':')[1])).toEqual(ids);
+      expect([...handled.a, ...handled.b].sort()).toEqual([...ids].sort());
+      expect(handled.a.length).toBeGreaterThan(0);
+      expect(handled.b.length).toBeGreaterThan(0);
+    });
+
+    it('stops serving after unsubscribe', async () => {
+      const unsubscribe = await fx.requester.serve(subject('svc'), 'q', async () => enc('ok'));
+      expect(dec(await fx.requester.request(subject('svc'), enc('x'), 2_000))).toBe('ok');
+      await unsubscribe();
+      const err = await rejection(fx.requester.request(subject('svc'), enc('x'), 2_000));
+      expect(err.code).toBe('no_responders');
+    });
+
+    it('reports ready while open', () => {
+      expect(fx.requester.ready()).toBe(true);
+    });
+
+    it('answers requests from another instance on the same server', async (ctx) => {
+      if (!fx.other) return ctx.skip(); // in-memory requesters have no second instance
+      await fx.other.serve(subject('remote'), 'q', async (data) => enc(`remote:${dec(data)}`));
+      expect(dec(await fx.requester.request(subject('remote'), enc('x'), 2_000))).toBe('remote:x');
+    });
+
+    describe('RPC over it', () => {
+      const log = silentLogger();
+
+      it('returns the handler result', async () => {
+        await serveRpc<{ a: number }, { sum: number }>(fx.requester, subject('add'), 'q', async ({ a }) => ({ sum: a + 1 }), log);
+        const client = new RpcClient(fx.other ?? fx.requester, { timeoutMs: 2_000, retries: 0 });
+        await expect(client.call(subject('add'), { a: 41 })).resolves.toEqual({ sum: 42 });
+      });
+
+      it('passes a QChatError code and message through to the caller', async () => {
+        await serveRpc(fx.requester, subject('fail'), 'q', async () => {
+          throw new QChatError('channel_not_found', 'no such channel: x');
+        }, log);
+        const client = new RpcClient(fx.requester, { timeoutMs: 2_000, retries: 3 });
+        const err = await rejection(client.call(subject('fail'), {}));
+        expect(err.code).toBe('channel_not_found');
+        expect(err.message).toBe('no such channel: x');
+      });
+
+      it('turns other handler failures into internal, without retrying', async () => {
+        let calls = 0;
+        await serveRpc(fx.requester, subject('boom'), 'q', async () => {
+          calls++;
+          throw new Error('secret detail');
+        }, log);
+        const client = new RpcClient(fx.requester, { timeoutMs: 2_000, retries: 3 });
+        const err = await rejection(client.call(subject('boom'), {}));
+        expect(err.code).toBe('internal');
+        expect(err.message).not.toContain('secret detail');
+        expect(calls).toBe(1);
+      });
+
+      it('retries no_responders until a server appears', async () => {
+        const outcomes: string[] = [];
+        let serving: Promise<unknown> | undefined;
+        const client = new RpcClient(fx.requester, {
+          timeoutMs: 2_000,
+          retries: 5,
+          observer: {
+            observe: (op, outcome) => {
+              outcomes.push(outcome);
+              // The server appears only after the first attempt found nobody.
+              serving ??= serveRpc(fx.other ?? fx.requester, subject('late'), 'q', async () => 'here', log);
+            },
+          },
+        });
+        await expect(client.call(subject('late'), {})).resolves.toBe('here');
+        expect(outcomes[0]).toBe('no_responders');
+        expect(outcomes.at(-1)).toBe('ok');
+      });
+
+      it('gives up with no_responders once the retries are spent', async () => {
+        const outcomes: string[] = [];
+        const client = new RpcClient(fx.requester, {
+          timeoutMs: 2_000,
+          retries: 2,
+          observer: { observe: (_op, outcome) => { outcomes.push(outcome); } },
+        });
+        const err = await rejection(client.call(subject('never'), {}));
+        expect(err.code).toBe('no_responders');
+        expect(outcomes).toEqual(['no_responders', 'no_responders', 'no_responders']);
+      });
+    });
+  });
+}

@@ -1,0 +1,8 @@
+declare module 'vitest' {
+  export interface ProvidedContext {
+    redisUrl: string;
+    natsUrl: string;
+  }
+}
+
+export {};
