@@ -3,6 +3,7 @@
  * The global setup uses them when no Docker engine is available; fault tests start their own to stop and
  * restart them (restart on the same port: call start again with `{ port }`).
  */
+import { randomUUID } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
 import { connect } from 'node:net';
 import { delimiter, join } from 'node:path';
@@ -25,23 +26,39 @@ const READY_TIMEOUT_MS = 10_000;
 interface Kind {
   binary: string;
   scheme: string;
-  args(port: number): string[];
-  /** Resolves true when the server on `port` answers like itself. */
-  probe(port: number): Promise<boolean>;
+  args(port: number, name: string): string[];
+  /**
+   * Resolves true when the server on `port` is the one we started (pid for Redis, server name for NATS):
+   * with a fixed port, another server may still hold it while ours fails to bind.
+   */
+  probe(port: number, self: { pid: number; name: string }): Promise<boolean>;
 }
 
 const redis: Kind = {
   binary: 'redis-server',
   scheme: 'redis',
   args: (port) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-  probe: (port) => talk(port, 'PING\r\n', (text) => text.startsWith('+PONG')),
+  probe: (port, self) =>
+    talk(port, 'INFO server\r\n', (text) => {
+      const m = /process_id:(\d+)\r\n/.exec(text);
+      return m ? Number(m[1]) === self.pid : /^-/.test(text) && text.includes('\r\n') ? false : undefined;
+    }),
 };
 
 const nats: Kind = {
   binary: 'nats-server',
   scheme: 'nats',
-  args: (port) => ['-a', '127.0.0.1', '-p', String(port)],
-  probe: (port) => talk(port, undefined, (text) => text.startsWith('INFO ')),
+  args: (port, name) => ['-a', '127.0.0.1', '-p', String(port), '-n', name],
+  probe: (port, self) =>
+    talk(port, undefined, (text) => {
+      const line = /^INFO (.*)\r\n/.exec(text);
+      if (!line) return text.includes('\r\n') ? false : undefined;
+      try {
+        return (JSON.parse(line[1]!) as { server_name?: string }).server_name === self.name;
+      } catch {
+        return false;
+      }
+    }),
 };
 
 export function startRedis(opts: { port?: number } = {}): Promise<LocalServer> {
@@ -93,9 +110,10 @@ export class MissingProgram extends Error {
 }
 
 async function launch(kind: Kind, binary: string, port: number): Promise<LocalServer> {
-  const proc = await spawnTracked(binary, kind.args(port));
+  const name = `test-${randomUUID()}`;
+  const proc = await spawnTracked(binary, kind.args(port, name));
   const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (!(await kind.probe(port))) {
+  while (!(await kind.probe(port, { pid: proc.pid, name }))) {
     if (!proc.running()) {
       const code = await proc.exited;
       const message = `${kind.binary} on 127.0.0.1:${port} exited with code ${code} before accepting connections:\n${tail(proc.output)}`;
@@ -121,8 +139,8 @@ function server(kind: Kind, port: number, proc: Spawned): LocalServer {
   };
 }
 
-/** Connects, optionally writes `send`, and resolves whether the first bytes received satisfy `accept`. */
-function talk(port: number, send: string | undefined, accept: (text: string) => boolean): Promise<boolean> {
+/** Connects, optionally writes `send`, and reads until `verdict` returns true or false (undefined: read more). */
+function talk(port: number, send: string | undefined, verdict: (text: string) => boolean | undefined): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ port, host: '127.0.0.1' });
     let received = '';
@@ -138,7 +156,8 @@ function talk(port: number, send: string | undefined, accept: (text: string) => 
     });
     socket.on('data', (chunk: Buffer) => {
       received += chunk.toString('utf8');
-      if (received.includes('\r\n')) finish(accept(received));
+      const ok = verdict(received);
+      if (ok !== undefined) finish(ok);
     });
   });
 }

@@ -14,6 +14,8 @@ export const edgeSpec = {
   /** Unique id of this edge process (presence tracks liveness per edge). */
   EDGE_ID: optionalStr(),
   EDGE_HEARTBEAT_MS: int(3_000, { min: 100 }),
+  /** nb_users updates to a channel's members are coalesced to at most one per interval (0: send each). */
+  NB_USERS_INTERVAL_MS: int(250, { min: 0 }),
   WS_PING_INTERVAL: int(20, { min: 1 }),
   WS_PING_TIMEOUT: int(10, { min: 1 }),
   WS_MAX_PAYLOAD_BYTES: int(16 * 1024 * 1024, { min: 1024 }),

@@ -14,9 +14,10 @@ export class Announcer {
     return { json, id: frame.id };
   }
 
-  async newcomer(channel: string, nick: string): Promise<void> {
+  /** `conn` set: deliver to that connection only (large channels still answer the registering socket). */
+  async newcomer(channel: string, nick: string, conn?: string): Promise<void> {
     const frame = frames.newcomer(nick);
-    await this.publish(channel, frame.id, JSON.stringify(frame), 'newcomer');
+    await this.publish(channel, frame.id, JSON.stringify(frame), 'newcomer', conn);
   }
 
   async exiter(channel: string, nick: string): Promise<void> {
@@ -24,8 +25,8 @@ export class Announcer {
     await this.publish(channel, frame.id, JSON.stringify(frame), 'exiter');
   }
 
-  private async publish(channel: string, id: string, json: string, type: 'nb_users' | 'newcomer' | 'exiter'): Promise<void> {
-    const route = type === 'nb_users' ? { id, kind: 'nb_users' as const } : { id };
+  private async publish(channel: string, id: string, json: string, type: 'nb_users' | 'newcomer' | 'exiter', conn?: string): Promise<void> {
+    const route = type === 'nb_users' ? { id, kind: 'nb_users' as const } : conn ? { id, conn } : { id };
     await this.broker.publish(this.keys.topic(channel), encodeEnvelope(route, json));
     this.metrics.framesPublished.inc({ type });
   }

@@ -25,7 +25,7 @@ export function createPresence(deps: PresenceDeps) {
   const store: PresenceStore = bus.redis
     ? new RedisPresenceStore(bus.redis, { instance: config.INSTANCE_ID, edgeTtlMs: config.EDGE_TTL_MS })
     : new MemoryPresenceStore({ edgeTtlMs: config.EDGE_TTL_MS });
-  const handlerDeps = { channels: config.CHANNELS, store, announce: new Announcer(bus.broker, keys(config.INSTANCE_ID), metrics), metrics };
+  const handlerDeps = { channels: config.CHANNELS, largeChannel: config.LARGE_CHANNEL_MEMBERS, store, announce: new Announcer(bus.broker, keys(config.INSTANCE_ID), metrics), metrics };
   const subj = subjects(config.INSTANCE_ID);
   let serving = false;
   const readiness = () => busReadiness(bus, { 'not serving': serving });

@@ -22,8 +22,9 @@ function notRegistered(res: Response, channel: string): void {
   sendDetail(res, 404, `Channel '${channel}' not registered`);
 }
 
-function isUncompliant(err: unknown): err is { message: string } {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'uncompliant';
+/** The stable code of a QChatError (or a look-alike from another copy of the module). */
+function errorCode(err: unknown): unknown {
+  return typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
 }
 
 export function apiEndpoints(deps: HttpDeps): Endpoint[] {
@@ -65,9 +66,12 @@ export function apiEndpoints(deps: HttpDeps): Endpoint[] {
     try {
       frame = await relay.publishText(channel, checked.body);
     } catch (err) {
-      if (isUncompliant(err)) {
-        return sendDetail(res, 422, [{ type: 'value_error', loc: ['body'], msg: err.message, input: null }]);
+      const code = errorCode(err);
+      if (code === 'uncompliant') {
+        return sendDetail(res, 422, [{ type: 'value_error', loc: ['body'], msg: (err as Error).message, input: null }]);
       }
+      // The relay's channel list disagrees with ours (services configured differently).
+      if (code === 'channel_not_found') return notRegistered(res, channel);
       log.error({ err, channel }, 'text publish failed');
       return sendDetail(res, 503, 'Service temporarily unavailable');
     }

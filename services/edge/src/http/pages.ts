@@ -1,4 +1,5 @@
 /** Pages for people: the web client at `/` and the QField plugin download link. */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { RequestHandler } from 'express';
@@ -6,8 +7,14 @@ import type { HttpDeps } from './deps';
 import { sendDetail, sendHtml } from './json';
 import type { Endpoint } from './routes';
 
-/** services/edge/public/index.html, found from this file so the working directory does not matter. */
-export const INDEX_HTML = fileURLToPath(new URL('../../public/index.html', import.meta.url));
+/**
+ * services/edge/public/index.html, found from this file so the working directory does not matter; in the
+ * bundled image (dist/edge.mjs) it sits at services/edge/public beside dist/.
+ */
+export const INDEX_HTML = [
+  new URL('../../public/index.html', import.meta.url),
+  new URL('../services/edge/public/index.html', import.meta.url),
+].map((u) => fileURLToPath(u)).find((p) => existsSync(p)) ?? fileURLToPath(new URL('../../public/index.html', import.meta.url));
 
 function isMissing(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;

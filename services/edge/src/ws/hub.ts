@@ -11,14 +11,20 @@ import type { EdgeMetrics } from '../metrics';
 import type { Session } from './session';
 
 interface ChannelEntry {
+  channel: string;
   sessions: Set<Session>;
   subscribed: Promise<Unsubscribe>;
+  /** Coalescing of nb_users: the newest count waiting for the interval to end, and its timer. */
+  countTimer?: NodeJS.Timeout;
+  countPending?: { route: Route; frame: Buffer };
 }
 
 export interface HubDeps {
   broker: Broker;
   topic: (channel: string) => string;
   maxBufferedBytes: number;
+  /** nb_users updates to a channel's members go out at most once per this interval (0: every one). */
+  nbUsersIntervalMs: number;
   metrics: EdgeMetrics;
   log: Logger;
 }
@@ -37,7 +43,7 @@ export class Hub {
     if (!entry) {
       const channel = session.channel;
       const subscribed = this.deps.broker.subscribe(this.deps.topic(channel), (payload) => this.deliver(channel, payload));
-      entry = { sessions: new Set(), subscribed };
+      entry = { channel, sessions: new Set(), subscribed };
       this.channels.set(channel, entry);
       subscribed.then(
         () => this.deps.metrics.subscriptions.set(this.channels.size),
@@ -56,6 +62,7 @@ export class Hub {
     const entry = this.channels.get(session.channel);
     if (!entry || !entry.sessions.delete(session) || entry.sessions.size > 0) return;
     this.channels.delete(session.channel);
+    clearTimeout(entry.countTimer);
     entry.subscribed.then((unsubscribe) => unsubscribe()).then(
       () => this.deps.metrics.subscriptions.set(this.channels.size),
       (err: unknown) => this.deps.log.warn({ err, channel: session.channel }, 'unsubscribe failed'),
@@ -114,6 +121,38 @@ export class Hub {
       return;
     }
     const { route, frame } = decoded;
+    if (route.kind === 'nb_users' && this.deps.nbUsersIntervalMs > 0) {
+      this.coalesceCount(entry, route, frame);
+      return;
+    }
+    this.fanOut(entry, route, frame);
+  }
+
+  /**
+   * A join storm makes one nb_users per join: O(N²) frames. The first update of a quiet channel goes out at
+   * once; later ones within the interval collapse into the newest, sent when the interval ends. A joiner
+   * still gets its own count first, from the join reply.
+   */
+  private coalesceCount(entry: ChannelEntry, route: Route, frame: Buffer): void {
+    if (entry.countTimer) {
+      entry.countPending = { route, frame };
+      return;
+    }
+    this.fanOut(entry, route, frame);
+    const tick = () => {
+      const pending = entry.countPending;
+      entry.countPending = undefined;
+      entry.countTimer = undefined;
+      if (!pending || this.channels.get(entry.channel) !== entry) return;
+      this.fanOut(entry, pending.route, pending.frame);
+      entry.countTimer = setTimeout(tick, this.deps.nbUsersIntervalMs);
+      entry.countTimer.unref();
+    };
+    entry.countTimer = setTimeout(tick, this.deps.nbUsersIntervalMs);
+    entry.countTimer.unref();
+  }
+
+  private fanOut(entry: ChannelEntry, route: Route, frame: Buffer): void {
     let reached = 0;
     for (const session of entry.sessions) {
       if (!selects(route, session)) continue;

@@ -6,6 +6,8 @@ import type { PresenceStore, Reclaimed } from '../store';
 
 export interface HandlerDeps {
   channels: readonly string[];
+  /** Channels above this size get no newcomer/exiter broadcasts: join storms stay O(N). */
+  largeChannel: number;
   store: PresenceStore;
   announce: Announcer;
   metrics: PresenceMetrics;
@@ -18,11 +20,14 @@ function knownChannel(deps: HandlerDeps, channel: string): void {
 /** Sends exiter frames for reclaimed registered connections, then one nb_users per channel touched. */
 export async function announceReclaimed(deps: HandlerDeps, removed: Reclaimed[]): Promise<void> {
   const channels = new Set<string>();
-  for (const r of removed) {
-    channels.add(r.channel);
-    if (r.nick !== null) await deps.announce.exiter(r.channel, r.nick);
+  for (const r of removed) channels.add(r.channel);
+  for (const channel of channels) {
+    const count = await deps.store.count(channel);
+    if (count < deps.largeChannel) {
+      for (const r of removed) if (r.channel === channel && r.nick !== null) await deps.announce.exiter(channel, r.nick);
+    }
+    await deps.announce.count(channel, count);
   }
-  for (const channel of channels) await deps.announce.count(channel, await deps.store.count(channel));
 }
 
 export function createHandlers(deps: HandlerDeps) {
@@ -39,7 +44,10 @@ export function createHandlers(deps: HandlerDeps) {
       knownChannel(deps, req.channel);
       const result = await store.register(req.channel, req.conn, req.edge, req.nick);
       if (result.status === 'taken') throw new QChatError('nickname_taken', reasons.nicknameTaken(req.nick, req.channel));
-      if (result.status === 'ok') await announce.newcomer(req.channel, req.nick);
+      if (result.status === 'ok') {
+        const large = (await store.count(req.channel)) > deps.largeChannel;
+        await announce.newcomer(req.channel, req.nick, large ? req.conn : undefined);
+      }
       return { registered: true };
     },
 
@@ -49,7 +57,7 @@ export function createHandlers(deps: HandlerDeps) {
       let count = left.count;
       if (req.keepConnection) count = await store.join(req.channel, req.conn, req.edge);
       if (!left.existed && !req.keepConnection) return { nick: null, count };
-      if (left.nick !== null) await announce.exiter(req.channel, left.nick);
+      if (left.nick !== null && count < deps.largeChannel) await announce.exiter(req.channel, left.nick);
       await announce.count(req.channel, count);
       return { nick: left.nick, count };
     },
