@@ -132,6 +132,16 @@ export function brokerContract(name: string, make: () => Promise<BrokerFixture>)
       }, WAIT);
     });
 
+    it('a second subscribe to a topic whose first subscribe is still pending resolves only once it is in place', async () => {
+      const first = recorder();
+      const second = recorder();
+      const pending = fx.broker.subscribe(topic('t'), first.onMessage);
+      await fx.broker.subscribe(topic('t'), second.onMessage);
+      await fx.broker.publish(topic('t'), text('x'));
+      await pending;
+      await vi.waitFor(() => expect(second.texts()).toEqual(['x']), WAIT);
+    });
+
     it('preserves publish order (200 messages, published without waiting)', async () => {
       const r = recorder();
       await fx.broker.subscribe(topic('order'), r.onMessage);

@@ -12,6 +12,7 @@ const INT_STRING = /^\s*[+-]?\d+(?:\.0*)?\s*$/;
 const MAX_NUMERIC_STRING = 256;
 const HEX32 = /^[0-9a-fA-F]{32}$/;
 const MAX_UUID_STRING = 64;
+const EXPONENT = /\d[eE]/;
 
 /** True when s has more than max code points. Counts only when the UTF-16 length allows it, and stops early. */
 export function hasMoreCodePoints(s: string, max: number): boolean {
@@ -60,12 +61,12 @@ export function parseUuid(s: string): { uuid: string } | { error: string } {
 export class Fields {
   readonly errors: FieldError[] = [];
 
-  /** @param sourceLength length of the JSON text the object came from, when known (cheap size bounds). */
+  /** @param source the JSON text the object was parsed from, when known (cheap size bounds). */
   constructor(
     readonly obj: Record<string, unknown>,
     readonly limits: Limits,
     private readonly prefix: Loc = [],
-    readonly sourceLength?: number,
+    private readonly source?: string,
   ) {}
 
   get(key: string): unknown {
@@ -156,13 +157,15 @@ export class Fields {
   }
 
   /**
-   * JSON.stringify(obj).length ≤ maxGeojsonBytes, without serialising when the source text is small enough:
-   * re-serialising a JSON subtree never lengthens strings, keys or literals, and a number token grows at most
-   * 5.25× (`1e20` → `100000000000000000000`), so source × 6 within the budget proves the subtree fits.
+   * JSON.stringify(obj).length ≤ maxGeojsonBytes, without serialising when the source text proves it: re-serialising
+   * a parsed JSON subtree never lengthens strings, keys, literals or plain-notation numbers; only exponent-form
+   * numbers grow, at most 5.25× (`1e20` → `100000000000000000000`). Such a number always has a digit before its
+   * `e`/`E`, so a source without /\d[eE]/ is an upper bound as it is.
    */
   private fitsBudget(obj: Record<string, unknown>): boolean {
     const max = this.limits.maxGeojsonBytes;
-    if (this.sourceLength !== undefined && this.sourceLength * 6 <= max) return true;
+    const src = this.source;
+    if (src !== undefined && (src.length * 6 <= max || (src.length <= max && !EXPONENT.test(src)))) return true;
     return JSON.stringify(obj).length <= max;
   }
 

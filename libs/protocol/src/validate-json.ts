@@ -29,7 +29,8 @@ export function exceedsDepth(v: unknown, budget: number): boolean {
   if (typeof v !== 'object' || v === null) return false;
   if (budget <= 0) return true;
   if (Array.isArray(v)) {
-    for (const item of v) {
+    for (let i = 0; i < v.length; i++) {
+      const item: unknown = v[i];
       if (typeof item === 'object' && item !== null && exceedsDepth(item, budget - 1)) return true;
     }
     return false;

@@ -24,7 +24,7 @@ export function parseFrame(text: string, limits: Limits): FrameResult {
   const raw = parsed.value;
   if (!isObject(raw)) return reject(BASE_MODEL, [fieldError.modelType([], raw, BASE_MODEL)]);
 
-  const f = new Fields(raw, limits, [], text.length);
+  const f = new Fields(raw, limits, [], text);
   const type = f.get('type');
   if (!isMessageType(type)) {
     f.fail(type === undefined ? fieldError.missing(['type'], raw) : fieldError.literal(['type'], type, EXPECTED_TYPES));
