@@ -7,7 +7,8 @@ import type { Broker, Unsubscribe } from './broker';
  */
 export class RedisBroker implements Broker {
   private readonly sub: Redis;
-  private readonly topics = new Map<string, Set<(payload: Buffer) => void>>();
+  /** Per topic: its handlers, and the SUBSCRIBE every subscriber of the topic waits for (the first one sends it). */
+  private readonly topics = new Map<string, { handlers: Set<(payload: Buffer) => void>; inPlace: Promise<unknown> }>();
 
   constructor(private readonly pub: Redis) {
     // No ready check: ioredis sends SUBSCRIBE as soon as the socket connects (it is allowed while Redis loads), so a
@@ -16,8 +17,8 @@ export class RedisBroker implements Broker {
     this.sub = pub.duplicate({ enableReadyCheck: false });
     this.sub.on('error', () => { /* reported through ready(); reconnects by itself */ });
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
-      const subs = this.topics.get(channel.toString('utf8'));
-      if (subs) for (const fn of subs) fn(message);
+      const entry = this.topics.get(channel.toString('utf8'));
+      if (entry) for (const fn of entry.handlers) fn(message);
     });
   }
 
@@ -26,29 +27,30 @@ export class RedisBroker implements Broker {
   }
 
   async subscribe(topic: string, onMessage: (payload: Buffer) => void): Promise<Unsubscribe> {
-    let subs = this.topics.get(topic);
-    if (!subs) {
-      subs = new Set();
-      this.topics.set(topic, subs);
+    let entry = this.topics.get(topic);
+    if (!entry) {
+      entry = { handlers: new Set(), inPlace: this.sub.subscribe(topic) };
+      this.topics.set(topic, entry);
     }
+    const { handlers } = entry;
     const handler = (payload: Buffer) => onMessage(payload);
-    subs.add(handler);
-    if (subs.size === 1) {
-      try {
-        await this.sub.subscribe(topic);
-      } catch (err) {
-        subs.delete(handler);
-        if (!subs.size) this.topics.delete(topic);
-        throw err;
-      }
-    }
-    return async () => {
-      subs.delete(handler);
-      if (subs.size === 0 && this.topics.get(topic) === subs) {
+    handlers.add(handler);
+    const leave = async () => {
+      handlers.delete(handler);
+      if (handlers.size === 0 && this.topics.get(topic) === entry) {
         this.topics.delete(topic);
         await this.sub.unsubscribe(topic).catch(() => undefined);
       }
     };
+    try {
+      // Later subscribers wait for the first one's SUBSCRIBE too: resolving earlier would lose messages.
+      await entry.inPlace;
+    } catch (err) {
+      handlers.delete(handler);
+      if (handlers.size === 0 && this.topics.get(topic) === entry) this.topics.delete(topic);
+      throw err;
+    }
+    return leave;
   }
 
   ready(): boolean {

@@ -6,7 +6,7 @@ import { createBus } from '@qchat/bus';
 import { createEdge, loadEdgeConfig } from '@qchat/edge';
 import { createPresence, loadPresenceConfig } from '@qchat/presence';
 import { createRelay, loadRelayConfig } from '@qchat/relay';
-import { createRegistry, printable, type Logger } from '@qchat/runtime';
+import { createRegistry, printable, registerDependencyGauge, type Logger } from '@qchat/runtime';
 
 export async function startStack(env: Record<string, string | undefined>, log: Logger) {
   const edgeConfig = loadEdgeConfig(env);
@@ -15,6 +15,7 @@ export async function startStack(env: Record<string, string | undefined>, log: L
   log.info({ config: printable(edgeConfig) }, 'configuration');
   const bus = await createBus(edgeConfig, log, 'all-in-one');
   const registry = createRegistry('all-in-one');
+  registerDependencyGauge(registry, bus);
   const presence = createPresence({ config: presenceConfig, log: log.child({ component: 'presence' }), bus, registry, opsServer: false });
   const relay = createRelay({ config: relayConfig, log: log.child({ component: 'relay' }), bus, registry, opsServer: false });
   await presence.start();

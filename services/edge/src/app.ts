@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { QChatError, keys, subjects, type TextBody } from '@qchat/protocol';
 import { RpcClient, type Bus } from '@qchat/bus';
-import { Closers, VERSION, busReadiness, createRegistry, once, type Registry } from '@qchat/runtime';
+import { Closers, registerDependencyGauge, VERSION, busReadiness, createRegistry, once, type Registry } from '@qchat/runtime';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { createBackend } from './backend';
@@ -24,6 +24,7 @@ export function createEdge(deps: EdgeDeps) {
   const { config, log, bus } = deps;
   const closers = new Closers(log);
   const registry = deps.registry ?? createRegistry('edge');
+  if (!deps.registry) registerDependencyGauge(registry, bus);
   const metrics = createEdgeMetrics(registry);
   const rpc = new RpcClient(bus.requester, { timeoutMs: config.REQUEST_TIMEOUT_MS, retries: 1, observer: metrics.observer });
   const backend = createBackend(rpc, subjects(config.INSTANCE_ID), config.EDGE_ID);

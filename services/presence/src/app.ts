@@ -1,6 +1,6 @@
 import { QUEUE, keys, subjects } from '@qchat/protocol';
 import { serveRpc, type Bus } from '@qchat/bus';
-import { Closers, busReadiness, closeServer, createRegistry, once, startOpsServer, type Registry } from '@qchat/runtime';
+import { Closers, registerDependencyGauge, busReadiness, closeServer, createRegistry, once, startOpsServer, type Registry } from '@qchat/runtime';
 import type { Logger } from 'pino';
 import { Announcer } from './announcer';
 import type { PresenceConfig } from './config';
@@ -21,6 +21,7 @@ export function createPresence(deps: PresenceDeps) {
   const { config, log, bus } = deps;
   const closers = new Closers(log);
   const registry = deps.registry ?? createRegistry('presence');
+  if (!deps.registry) registerDependencyGauge(registry, bus);
   const metrics = createPresenceMetrics(registry);
   const store: PresenceStore = bus.redis
     ? new RedisPresenceStore(bus.redis, { instance: config.INSTANCE_ID, edgeTtlMs: config.EDGE_TTL_MS })

@@ -1,6 +1,6 @@
 import { QUEUE, keys, subjects } from '@qchat/protocol';
 import { serveRpc, type Bus } from '@qchat/bus';
-import { Closers, busReadiness, closeServer, createRegistry, once, startOpsServer, type Registry } from '@qchat/runtime';
+import { Closers, registerDependencyGauge, busReadiness, closeServer, createRegistry, once, startOpsServer, type Registry } from '@qchat/runtime';
 import type { Logger } from 'pino';
 import type { RelayConfig } from './config';
 import { createRelayMetrics } from './metrics';
@@ -22,6 +22,7 @@ export function createRelay(deps: RelayDeps) {
   const { config, log, bus } = deps;
   const closers = new Closers(log);
   const registry = deps.registry ?? createRegistry('relay');
+  if (!deps.registry) registerDependencyGauge(registry, bus);
   const metrics = createRelayMetrics(registry);
   const store: HistoryStore = bus.redis ? new RedisHistoryStore(bus.redis, config.INSTANCE_ID) : new MemoryHistoryStore();
   const subj = subjects(config.INSTANCE_ID);
