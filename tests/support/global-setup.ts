@@ -75,7 +75,14 @@ const localProvider: Provider = {
 
 /** Loaded only when Docker answers: testcontainers is heavy, and its HTTP client needs a recent Node. */
 async function dockerProvider(): Promise<Provider> {
-  const { GenericContainer, Wait } = await import('testcontainers');
+  let tc: typeof import('testcontainers');
+  try {
+    tc = await import('testcontainers');
+  } catch (err) {
+    // testcontainers 12 pulls undici 8, which needs Node >= 22.19 (zlib zstd): on Node 20 it fails while loading.
+    throw new Error(`testcontainers could not be loaded on Node ${process.versions.node}: ${(err as Error).message}`, { cause: err });
+  }
+  const { GenericContainer, Wait } = tc;
   const container = async (image: string, port: number, readyLog: string, scheme: string): Promise<Started> => {
     const c = await new GenericContainer(image)
       .withExposedPorts(port)

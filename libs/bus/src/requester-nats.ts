@@ -56,6 +56,14 @@ export class NatsRequester implements Requester {
   }
 
   async close(): Promise<void> {
-    if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
+    if (this.nc.isClosed()) return;
+    try {
+      await this.nc.drain();
+    } catch {
+      // already draining, or the connection failed meanwhile: closed below
+    }
+    // While NATS is unreachable, drain() resolves yet leaves the connection draining and reconnecting forever,
+    // which keeps the process alive after stop(): close it outright.
+    if (!this.nc.isClosed()) await this.nc.close();
   }
 }
