@@ -170,7 +170,8 @@ export class Gateway {
       reply(this.ctx, session, 'Rate limit exceeded: too many messages, slow down');
       return;
     }
-    const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer)).toString('utf8');
+    // ws hands text frames over as one Buffer (binaryType 'nodebuffer'): decode it without copying.
+    const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8');
     session.queued++;
     session.chain = session.chain
       .then(() => this.handle(session, text))
