@@ -1,0 +1,617 @@
+/**
+ * Static checks of the deployment files (no Docker, no cluster): they parse, they only set variables the
+ * receiving service reads, probes and scrape targets hit the ports the services really listen on, and every
+ * metric the alerts and the dashboard use exists.
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { createRegistry, loadConfig, registerDependencyGauge } from '@qchat/runtime';
+import { edgeSpec } from '../../services/edge/src/config';
+import { createEdgeMetrics } from '../../services/edge/src/metrics';
+import { presenceSpec } from '../../services/presence/src/config';
+import { createPresenceMetrics } from '../../services/presence/src/metrics';
+import { relaySpec } from '../../services/relay/src/config';
+import { createRelayMetrics } from '../../services/relay/src/metrics';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const read = (rel: string) => readFileSync(join(ROOT, rel), 'utf8');
+
+// ---------------------------------------------------------------- services, their variables and ports
+
+type Service = 'edge' | 'presence' | 'relay' | 'all-in-one';
+type Env = Record<string, string>;
+type Spec = Parameters<typeof loadConfig>[0];
+
+const SPECS: Record<Service, Spec[]> = {
+  edge: [edgeSpec],
+  presence: [presenceSpec],
+  relay: [relaySpec],
+  'all-in-one': [edgeSpec, presenceSpec, relaySpec],
+};
+/** Read by node or npm, not by our config loader. */
+const RUNTIME_VARS = new Set(['NODE_ENV']);
+
+function knownVars(service: Service): Set<string> {
+  return new Set([...SPECS[service].flatMap((s) => Object.keys(s)), ...RUNTIME_VARS]);
+}
+
+/** Parses env with every spec of the service (throws on a bad value), so defaults apply as they would at runtime. */
+function configOf(service: Service, env: Env): Record<string, unknown> {
+  return Object.assign({}, ...SPECS[service].map((s) => loadConfig(s, env)));
+}
+
+/** The port serving /healthz, /readyz and /metrics. */
+function opsPort(service: Service, env: Env): number {
+  const c = configOf(service, env);
+  return Number(service === 'edge' || service === 'all-in-one' ? c.PORT : c.METRICS_PORT);
+}
+
+function serviceOfCommand(args: unknown): Service | undefined {
+  if (!Array.isArray(args)) return undefined;
+  for (const a of args) {
+    const m = /^(?:\.\/)?dist\/([a-z-]+)\.mjs$/.exec(String(a));
+    if (m) return m[1] as Service;
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------- build entries
+
+const BUILD_SCRIPT = 'scripts/build.mjs';
+const hasBuildScript = existsSync(join(ROOT, BUILD_SCRIPT));
+
+/**
+ * dist/<name>.mjs names scripts/build.mjs produces: a `SERVICES = ['edge', ...]` list of entry names, literal
+ * dist/<name>.mjs outputs, or the services/<name>/src/main.ts files it bundles.
+ */
+function buildEntries(): Set<string> {
+  const src = read(BUILD_SCRIPT);
+  const names = new Set<string>();
+  const list = /\b(?:SERVICES|ENTRIES|entries|services)\s*=\s*\[([^\]]*)\]/.exec(src);
+  if (list) for (const m of list[1]!.matchAll(/['"]([a-z][a-z0-9-]*)['"]/g)) names.add(m[1]!);
+  for (const m of src.matchAll(/dist\/([a-z][a-z0-9-]*)\.mjs/g)) names.add(m[1]!);
+  for (const m of src.matchAll(/services\/([a-z][a-z0-9-]*)\/src\/main\.ts/g)) names.add(m[1]!);
+  for (const m of src.matchAll(/['"]([a-z][a-z0-9-]*)['"]\s*:\s*['"][^'"]*services\/[^'"]*main\.ts['"]/g)) names.add(m[1]!);
+  if (names.size === 0 && /main\.ts/.test(src) && /readdir/.test(src)) {
+    // Entries discovered at build time from services/*/src/main.ts.
+    for (const d of readdirSync(join(ROOT, 'services'))) if (existsSync(join(ROOT, 'services', d, 'src/main.ts'))) names.add(d);
+  }
+  return names;
+}
+
+// ---------------------------------------------------------------- YAML helpers
+
+/** docker compose interpolation: ${VAR:-default} / ${VAR-default} take the default, ${VAR} becomes empty. */
+function interpolate(text: string): string {
+  return text.replace(/\$\{([A-Za-z0-9_]+)(?::?-([^}]*))?\}/g, (_m, _name: string, def?: string) => def ?? '');
+}
+
+type Obj = Record<string, any>;
+
+function loadYaml(rel: string, opts: { interpolate?: boolean } = {}): Obj {
+  const text = opts.interpolate ? interpolate(read(rel)) : read(rel);
+  return parse(text, { merge: true, prettyErrors: true }) as Obj;
+}
+
+function loadYamlDocs(rel: string): Obj[] {
+  const docs = parseAllDocuments(read(rel), { merge: true, prettyErrors: true });
+  if (!Array.isArray(docs)) throw new Error(`${rel}: empty stream`);
+  return docs.map((d) => {
+    if (d.errors.length > 0) throw new Error(`${rel}: ${d.errors.map((e) => e.message).join('; ')}`);
+    return d.toJS() as Obj;
+  }).filter((d) => d !== null);
+}
+
+function envOf(environment: unknown): Env {
+  if (environment === undefined || environment === null) return {};
+  if (Array.isArray(environment)) {
+    return Object.fromEntries(environment.map((e) => {
+      const s = String(e);
+      const i = s.indexOf('=');
+      return i < 0 ? [s, ''] : [s.slice(0, i), s.slice(i + 1)];
+    }));
+  }
+  return Object.fromEntries(Object.entries(environment as Obj).map(([k, v]) => [k, v === null ? '' : String(v)]));
+}
+
+function seconds(duration: unknown): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(String(duration));
+  if (!m) throw new Error(`not a duration: ${String(duration)}`);
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : m[2] === 'h' ? n * 3600 : n;
+}
+
+// ---------------------------------------------------------------- compose
+
+const COMPOSE = 'docker-compose.yml';
+const DOCKERFILE = 'deploy/Dockerfile';
+
+interface ComposeQchat { name: string; service: Service; env: Env; def: Obj }
+
+function composeFile(): Obj {
+  return loadYaml(COMPOSE, { interpolate: true });
+}
+
+function composeQchat(compose: Obj): ComposeQchat[] {
+  const out: ComposeQchat[] = [];
+  for (const [name, def] of Object.entries(compose.services as Obj)) {
+    const built = def.build?.dockerfile === DOCKERFILE;
+    if (!built) continue;
+    const service = serviceOfCommand(def.command) ?? 'edge'; // the image's default CMD
+    out.push({ name, service, env: envOf(def.environment), def });
+  }
+  return out;
+}
+
+/** `test: [CMD, ...]` of a healthcheck → the http://host:port/path it fetches. */
+function healthUrl(test: unknown): URL | undefined {
+  const text = Array.isArray(test) ? test.join(' ') : String(test);
+  const m = /https?:\/\/[^'"\s)]+/.exec(text);
+  return m ? new URL(m[0]) : undefined;
+}
+
+// ---------------------------------------------------------------- Kubernetes
+
+const K8S_DIR = 'deploy/k8s';
+
+function k8sDocs(): { file: string; doc: Obj }[] {
+  return readdirSync(join(ROOT, K8S_DIR))
+    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+    .sort()
+    .flatMap((file) => loadYamlDocs(posix.join(K8S_DIR, file)).map((doc) => ({ file, doc })));
+}
+
+function byKind(docs: { doc: Obj }[], kind: string): Obj[] {
+  return docs.map((d) => d.doc).filter((d) => d.kind === kind);
+}
+
+interface K8sEnv { env: Env; sources: Map<string, string> }
+
+/** Environment of a container: envFrom ConfigMaps / Secrets (must exist here) and env (fieldRef values get a stand-in). */
+function containerEnv(container: Obj, docs: Obj[]): K8sEnv {
+  const env: Env = {};
+  const sources = new Map<string, string>();
+  for (const from of (container.envFrom ?? []) as Obj[]) {
+    const ref = from.configMapRef ?? from.secretRef;
+    const kind = from.configMapRef ? 'ConfigMap' : 'Secret';
+    const doc = docs.find((d) => d.kind === kind && d.metadata?.name === ref?.name);
+    if (!doc) throw new Error(`${container.name}: envFrom ${kind} ${String(ref?.name)} is not defined in ${K8S_DIR}`);
+    const data: Obj = { ...(doc.data ?? {}), ...(doc.stringData ?? {}) };
+    for (const [k, v] of Object.entries(data)) {
+      env[k] = String(v);
+      sources.set(k, `${kind} ${String(ref.name)}`);
+    }
+  }
+  for (const e of (container.env ?? []) as Obj[]) {
+    env[e.name as string] = e.value !== undefined ? String(e.value) : `from-${Object.keys(e.valueFrom ?? {}).join('-') || 'nothing'}`;
+    sources.set(e.name as string, 'env');
+  }
+  return { env, sources };
+}
+
+function containerPortOf(container: Obj, port: unknown): number {
+  if (typeof port === 'number') return port;
+  const named = ((container.ports ?? []) as Obj[]).find((p) => p.name === port);
+  if (!named) throw new Error(`${container.name}: no container port named ${String(port)}`);
+  return Number(named.containerPort);
+}
+
+function preStopSleepSeconds(container: Obj): number {
+  const pre = container.lifecycle?.preStop;
+  if (!pre) return 0;
+  if (pre.sleep?.seconds !== undefined) return Number(pre.sleep.seconds);
+  const cmd = ((pre.exec?.command ?? []) as unknown[]).map(String);
+  const i = cmd.findIndex((c) => /(^|\/)sleep$/.test(c));
+  return i >= 0 ? Number(cmd[i + 1] ?? 0) : 0;
+}
+
+// ---------------------------------------------------------------- metrics
+
+/** Series names the services export: their own metrics, prom-client defaults, histogram/summary series. */
+async function knownMetricNames(): Promise<Set<string>> {
+  const names = new Set<string>(['up', 'scrape_duration_seconds', 'scrape_samples_scraped']);
+  const up = { ready: () => true };
+  const registries = [createEdgeMetrics, createPresenceMetrics, createRelayMetrics].map((create) => {
+    const registry = createRegistry('deploy-test'); // with prom-client's default metrics, as every service
+    registerDependencyGauge(registry, { broker: up, requester: up });
+    create(registry);
+    return registry;
+  });
+  for (const registry of registries) {
+    for (const m of await registry.getMetricsAsJSON()) {
+      names.add(m.name);
+      const type = String(m.type);
+      if (type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(m.name + s);
+      if (type === 'summary') for (const s of ['_sum', '_count']) names.add(m.name + s);
+    }
+  }
+  return names;
+}
+
+const PROMQL_WORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan', 'Inf', 'NaN']);
+
+/** Metric names in a PromQL expression (label matchers, ranges, grouping clauses and functions removed). */
+function metricNamesIn(expr: string): string[] {
+  const s = expr
+    .replace(/label_values\(\s*([^,()]+?(?:\{[^}]*\})?)\s*,[^)]*\)/g, ' $1 ')
+    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
+    .replace(/\{[^}]*\}/g, ' ')
+    .replace(/\[[^\]]*\]/g, ' ')
+    .replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
+  const out: string[] = [];
+  for (const m of s.matchAll(/(?<![\w:$.])([a-zA-Z_:][\w:]*)(?![\w:]|\s*\()/g)) {
+    if (!PROMQL_WORDS.has(m[1]!)) out.push(m[1]!);
+  }
+  return out;
+}
+
+function dashboardExprs(dashboard: Obj): { where: string; expr: string }[] {
+  const out: { where: string; expr: string }[] = [];
+  const visit = (panels: Obj[]) => {
+    for (const p of panels) {
+      for (const t of (p.targets ?? []) as Obj[]) if (typeof t.expr === 'string') out.push({ where: `panel "${String(p.title)}"`, expr: t.expr });
+      if (Array.isArray(p.panels)) visit(p.panels as Obj[]);
+    }
+  };
+  visit((dashboard.panels ?? []) as Obj[]);
+  for (const v of (dashboard.templating?.list ?? []) as Obj[]) {
+    if (v.type !== 'query') continue;
+    const q = typeof v.query === 'string' ? v.query : v.query?.query;
+    if (typeof q === 'string') out.push({ where: `variable $${String(v.name)}`, expr: q });
+  }
+  return out;
+}
+
+// ================================================================ tests
+
+describe('deploy files parse', () => {
+  it('docker-compose.yml, prometheus, alerts and grafana provisioning are YAML; the dashboard is JSON', () => {
+    expect(composeFile().services).toBeTypeOf('object');
+    for (const rel of [
+      'deploy/prometheus/prometheus.yml',
+      'deploy/prometheus/alerts.yml',
+      'deploy/grafana/provisioning/datasources/prometheus.yml',
+      'deploy/grafana/provisioning/dashboards/qchat.yml',
+      `${K8S_DIR}/kustomization.yaml`,
+    ]) {
+      expect(loadYaml(rel), rel).toBeTypeOf('object');
+    }
+    const dashboard = JSON.parse(read('deploy/grafana/dashboards/qchat.json')) as Obj;
+    expect(dashboard.uid).toBeTypeOf('string');
+    expect(dashboard.panels.length).toBeGreaterThan(0);
+  });
+
+  it('every deploy/k8s/*.yaml document is a Kubernetes object, in the kustomization and its namespace', () => {
+    const docs = k8sDocs();
+    expect(docs.length).toBeGreaterThan(0);
+    const kustomization = loadYaml(`${K8S_DIR}/kustomization.yaml`);
+    const files = readdirSync(join(ROOT, K8S_DIR)).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort();
+    expect([...(kustomization.resources as string[])].sort()).toEqual(files);
+    for (const { file, doc } of docs) {
+      expect(doc.apiVersion, file).toBeTypeOf('string');
+      expect(doc.kind, file).toBeTypeOf('string');
+      expect(doc.metadata?.name, file).toBeTypeOf('string');
+      if (doc.kind !== 'Namespace') expect(doc.metadata.namespace, `${file} ${String(doc.metadata.name)}`).toBe(kustomization.namespace);
+    }
+    expect(byKind(docs, 'Namespace').map((n) => n.metadata.name)).toContain(kustomization.namespace);
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const compose = composeFile();
+  const qchat = composeQchat(compose);
+
+  it('runs presence, relay and two edges from deploy/Dockerfile, each with a built entry point', () => {
+    expect(qchat.map((s) => `${s.name}:${s.service}`).sort()).toEqual(['edge1:edge', 'edge2:edge', 'presence:presence', 'relay:relay']);
+    for (const s of qchat) {
+      expect(s.def.command, s.name).toEqual(['node', `dist/${s.service}.mjs`]);
+      expect(existsSync(join(ROOT, 'services', s.service, 'src/main.ts')), `services/${s.service}/src/main.ts`).toBe(true);
+    }
+    expect(new Set(qchat.map((s) => s.def.image)).size).toBe(1);
+  });
+
+  it.skipIf(!hasBuildScript)('its commands point at dist/<service>.mjs files that scripts/build.mjs produces', () => {
+    const entries = buildEntries();
+    for (const s of qchat) expect([...entries], `${s.name}: dist/${s.service}.mjs`).toContain(s.service);
+    // The image's default CMD and the documented entry points too.
+    for (const name of ['edge', 'presence', 'relay', 'all-in-one']) expect([...entries], `dist/${name}.mjs`).toContain(name);
+  });
+
+  it('sets only variables the receiving service reads, with valid values, one INSTANCE_ID and both brokers', () => {
+    for (const s of qchat) {
+      const known = knownVars(s.service);
+      for (const k of Object.keys(s.env)) expect(known.has(k), `${s.name} sets ${k}, unknown to the ${s.service} config`).toBe(true);
+      expect(() => configOf(s.service, s.env), s.name).not.toThrow();
+      expect(s.env.REDIS_URL, `${s.name} REDIS_URL`).toMatch(/^rediss?:\/\/redis:6379/);
+      expect(s.env.NATS_URL, `${s.name} NATS_URL`).toMatch(/^nats:\/\/nats:4222/);
+    }
+    expect(new Set(qchat.map((s) => configOf(s.service, s.env).INSTANCE_ID)).size).toBe(1);
+    const edgeIds = qchat.filter((s) => s.service === 'edge' && s.env.EDGE_ID).map((s) => s.env.EDGE_ID);
+    expect(new Set(edgeIds).size).toBe(edgeIds.length);
+  });
+
+  it('checks readiness on the port each service listens on, and waits for healthy dependencies', () => {
+    for (const s of qchat) {
+      const url = healthUrl(s.def.healthcheck?.test);
+      expect(url, `${s.name} healthcheck`).toBeDefined();
+      expect(url!.pathname, s.name).toBe('/readyz');
+      expect(Number(url!.port), `${s.name} healthcheck port`).toBe(opsPort(s.service, s.env));
+      expect(seconds(s.def.stop_grace_period ?? '10s'), `${s.name} stop_grace_period > SHUTDOWN_TIMEOUT_MS`)
+        .toBeGreaterThan(Number(configOf(s.service, s.env).SHUTDOWN_TIMEOUT_MS) / 1000);
+      for (const dep of ['redis', 'nats']) expect(s.def.depends_on?.[dep]?.condition, `${s.name} -> ${dep}`).toBe('service_healthy');
+    }
+    for (const [name, def] of Object.entries(compose.services as Obj)) {
+      for (const [dep, cond] of Object.entries((Array.isArray(def.depends_on) ? {} : def.depends_on ?? {}) as Obj)) {
+        expect(compose.services[dep], `${name} depends on ${dep}`).toBeDefined();
+        if (cond?.condition === 'service_healthy') expect(compose.services[dep].healthcheck, `${dep} has a healthcheck`).toBeDefined();
+      }
+    }
+    expect(String(compose.services.nats.command)).toMatch(/-m,?\s*8222/);
+  });
+
+  it('puts a WebSocket-capable nginx in front of both edges on host port 8000', () => {
+    const proxy = Object.values(compose.services as Obj).find((d) => String(d.image).startsWith('nginx'));
+    expect(proxy).toBeDefined();
+    expect((proxy!.ports as string[]).map(String)).toContain('8000:8000');
+    expect((proxy!.volumes as string[]).some((v) => v.startsWith('./deploy/nginx/nginx.conf:/etc/nginx/nginx.conf'))).toBe(true);
+    const conf = read('deploy/nginx/nginx.conf');
+    const upstream = /upstream\s+(\w+)\s*\{([^}]*)\}/.exec(conf);
+    expect(upstream).not.toBeNull();
+    const servers = [...upstream![2]!.matchAll(/^\s*server\s+([\w.-]+):(\d+)/gm)].map((m) => [m[1]!, Number(m[2])] as const);
+    const edges = qchat.filter((s) => s.service === 'edge');
+    expect(servers.map(([h]) => h).sort()).toEqual(edges.map((e) => e.name).sort());
+    for (const [host, port] of servers) {
+      const e = edges.find((s) => s.name === host)!;
+      expect(port, host).toBe(opsPort('edge', e.env));
+    }
+    expect(conf).toContain(`proxy_pass http://${upstream![1]!}`);
+    expect(conf).toMatch(/proxy_http_version\s+1\.1;/);
+    expect(conf).toMatch(/proxy_set_header\s+Upgrade\s+\$http_upgrade;/);
+    expect(conf).toMatch(/proxy_set_header\s+Connection\s+\$connection_upgrade;/);
+    expect(conf).toMatch(/proxy_read_timeout\s+86400s;/);
+  });
+
+  it('Prometheus scrapes every qchat service on its metrics port, by compose service name', () => {
+    const prom = loadYaml('deploy/prometheus/prometheus.yml');
+    const targets = (prom.scrape_configs as Obj[])
+      .filter((j) => String(j.job_name).startsWith('qchat-'))
+      .flatMap((j) => (j.static_configs as Obj[]).flatMap((c) => c.targets as string[]).map((t) => ({ job: String(j.job_name), t, path: j.metrics_path ?? '/metrics' })));
+    for (const { job, t, path } of targets) {
+      const [host, port] = t.split(':');
+      const s = qchat.find((q) => q.name === host);
+      expect(s, `${job} target ${t} is a compose service`).toBeDefined();
+      expect(Number(port), `${t} port`).toBe(opsPort(s!.service, s!.env));
+      expect(job, t).toBe(`qchat-${s!.service}`);
+      expect(path).toBe('/metrics');
+    }
+    expect(targets.map((x) => x.t.split(':')[0]).sort()).toEqual(qchat.map((s) => s.name).sort());
+    for (const f of prom.rule_files as string[]) expect(existsSync(join(ROOT, 'deploy/prometheus', f)), f).toBe(true);
+    const promService = compose.services.prometheus;
+    expect((promService.volumes as string[]).some((v) => v.startsWith('./deploy/prometheus:/etc/prometheus'))).toBe(true);
+  });
+
+  it('Grafana is provisioned with the Prometheus datasource and the dashboard folder compose mounts', () => {
+    const grafana = compose.services.grafana;
+    const mounts = new Map((grafana.volumes as string[]).map((v) => { const [src, dst] = v.split(':'); return [src!, dst!] as const; }));
+    expect(mounts.get('./deploy/grafana/provisioning')).toBe('/etc/grafana/provisioning');
+    const providers = loadYaml('deploy/grafana/provisioning/dashboards/qchat.yml').providers as Obj[];
+    expect(providers.map((p) => p.options?.path)).toContain(mounts.get('./deploy/grafana/dashboards'));
+    const datasources = loadYaml('deploy/grafana/provisioning/datasources/prometheus.yml').datasources as Obj[];
+    const url = new URL(String(datasources.find((d) => d.type === 'prometheus')?.url));
+    expect(compose.services[url.hostname], `datasource host ${url.hostname}`).toBeDefined();
+    expect(url.port).toBe('9090');
+  });
+});
+
+describe('deploy/Dockerfile', () => {
+  const lines = read(DOCKERFILE).replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const stages: string[][] = [];
+  for (const l of lines) {
+    if (/^FROM\s/i.test(l)) stages.push([]);
+    stages.at(-1)?.push(l);
+  }
+  const runtime = stages.at(-1) ?? [];
+  const workdir = runtime.filter((l) => /^WORKDIR\s/.test(l)).at(-1)?.split(/\s+/)[1] ?? '/';
+
+  it('builds in one node:20-bookworm-slim stage and runs in another as user node, edge by default', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    for (const s of stages) expect(s[0]).toMatch(/^FROM node:20-bookworm-slim\b/);
+    expect(stages[0]!.some((l) => /npm ci\b/.test(l))).toBe(true);
+    expect(stages[0]!.some((l) => /npm run build\b/.test(l))).toBe(true);
+    expect(runtime.some((l) => /npm ci\b.*--omit=dev/.test(l))).toBe(true);
+    expect(runtime).toContain('USER node');
+    expect(runtime).toContain('ENV NODE_ENV=production');
+    expect(runtime.find((l) => l.startsWith('EXPOSE'))?.split(/\s+/).slice(1).sort()).toEqual(['8000', '9101', '9102']);
+    expect(runtime.some((l) => /^HEALTHCHECK .*\/healthz/.test(l))).toBe(true);
+    expect(runtime.at(-1)).toBe('CMD ["node", "dist/edge.mjs"]');
+  });
+
+  it('copies every workspace manifest before each npm ci (npm ci needs them all)', () => {
+    const manifests = ['libs', 'services'].flatMap((d) => readdirSync(join(ROOT, d))
+      .filter((w) => existsSync(join(ROOT, d, w, 'package.json')))
+      .map((w) => `${d}/${w}/package.json`));
+    for (const [i, stage] of stages.entries()) {
+      const ci = stage.findIndex((l) => /npm ci\b/.test(l));
+      const copies = stage.slice(0, ci).filter((l) => l.startsWith('COPY ')).join('\n');
+      for (const m of manifests) expect(copies, `stage ${i} copies ${m}`).toContain(m);
+    }
+  });
+
+  it('copies the web page to where the bundled edge looks for it', () => {
+    const rel = /new URL\('([^']+)', import\.meta\.url\)/.exec(read('services/edge/src/http/pages.ts'))?.[1];
+    expect(rel, 'pages.ts locates index.html relative to import.meta.url').toBeDefined();
+    // Both bundles that serve the page (edge, all-in-one) sit in <WORKDIR>/dist/.
+    const wanted = new URL(rel!, `file://${posix.join(workdir, 'dist', 'edge.mjs')}`).pathname;
+    const copies = runtime.filter((l) => /^COPY\s+(?!--from)\S*services\/edge\/public\/?\s/.test(l)).map((l) => posix.resolve(workdir, l.split(/\s+/).at(-1)!));
+    expect(copies, `COPY services/edge/public to ${posix.dirname(wanted)}`).toContain(posix.dirname(wanted));
+    expect(runtime.some((l) => /^COPY --from=\S+ \S*\/dist\/? \.?\/?dist\/?$/.test(l) || /^COPY --from=\S+ \S*dist\S* \S*dist/.test(l))).toBe(true);
+  });
+
+  it('.dockerignore keeps node_modules, dist and .git out but not what the build needs', () => {
+    const ignored = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    for (const p of ['node_modules', 'dist', '.git', 'bench/out', 'coverage']) expect(ignored, p).toContain(p);
+    for (const needed of ['package-lock.json', 'scripts', 'services', 'libs', 'services/edge/public']) expect(ignored, needed).not.toContain(needed);
+  });
+});
+
+describe('deploy/k8s', () => {
+  const docs = k8sDocs();
+  const all = docs.map((d) => d.doc);
+  const deployments = byKind(docs, 'Deployment');
+  const kustomization = loadYaml(`${K8S_DIR}/kustomization.yaml`);
+
+  const containers = deployments.map((d) => {
+    const list = d.spec.template.spec.containers as Obj[];
+    expect(list, String(d.metadata.name)).toHaveLength(1);
+    const c = list[0]!;
+    const service = serviceOfCommand([...(c.command ?? []), ...(c.args ?? [])]) ?? 'edge';
+    return { d, c, service, ...containerEnv(c, all) };
+  });
+
+  it('has one Deployment for each of edge, presence and relay, all with the same image', () => {
+    expect(containers.map((x) => x.service).sort()).toEqual(['edge', 'presence', 'relay']);
+    const images = new Set(containers.map((x) => String(x.c.image)));
+    expect(images.size, [...images].join(', ')).toBe(1);
+    const image = [...images][0]!;
+    const name = image.replace(/@.*$/, '').replace(/:[^/:]+$/, '');
+    expect((kustomization.images as Obj[] | undefined)?.map((i) => i.name), 'kustomization images: entry').toContain(name);
+    for (const x of containers) expect(x.c.command ?? ['node', 'dist/edge.mjs'], String(x.d.metadata.name)).toEqual(['node', `dist/${x.service}.mjs`]);
+  });
+
+  it.skipIf(!hasBuildScript)('runs entry points scripts/build.mjs produces', () => {
+    const entries = buildEntries();
+    for (const x of containers) expect([...entries]).toContain(x.service);
+  });
+
+  it('gives each service only variables its config reads, with valid values (ConfigMaps, Secret, env)', () => {
+    for (const x of containers) {
+      const known = knownVars(x.service);
+      for (const k of Object.keys(x.env)) expect(known.has(k), `${x.service} gets ${k} from ${x.sources.get(k)}, unknown to its config`).toBe(true);
+      expect(() => configOf(x.service, x.env), x.service).not.toThrow();
+    }
+    for (const s of byKind(docs, 'Secret')) expect(Object.keys({ ...(s.data ?? {}), ...(s.stringData ?? {}) }).sort()).toEqual(['NATS_URL', 'REDIS_URL']);
+    expect(new Set(containers.map((x) => configOf(x.service, x.env).INSTANCE_ID)).size).toBe(1);
+  });
+
+  it('sets every non-secret variable of each service explicitly (add new config variables to configmap.yaml)', () => {
+    const optional = new Set(['HOST']); // unset on purpose: listen on every interface
+    for (const x of containers) {
+      const missing = [...knownVars(x.service)].filter((k) => !RUNTIME_VARS.has(k) && !optional.has(k) && !(k in x.env));
+      expect(missing, `${x.service}: not set in deploy/k8s`).toEqual([]);
+    }
+    const edge = containers.find((x) => x.service === 'edge')!;
+    expect((edge.c.env as Obj[]).find((e) => e.name === 'EDGE_ID')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
+    for (const x of containers) {
+      expect(x.sources.get('REDIS_URL'), x.service).toMatch(/^Secret /);
+      expect(x.sources.get('NATS_URL'), x.service).toMatch(/^Secret /);
+    }
+  });
+
+  it('probes /healthz and /readyz, exposes and annotates the port each service listens on', () => {
+    for (const x of containers) {
+      const port = opsPort(x.service, x.env);
+      const name = String(x.d.metadata.name);
+      expect(x.c.livenessProbe?.httpGet?.path, `${name} liveness`).toBe('/healthz');
+      expect(x.c.readinessProbe?.httpGet?.path, `${name} readiness`).toBe('/readyz');
+      for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
+        const get = x.c[probe]?.httpGet;
+        if (get) expect(containerPortOf(x.c, get.port), `${name} ${probe} port`).toBe(port);
+      }
+      expect(((x.c.ports ?? []) as Obj[]).map((p) => Number(p.containerPort))).toContain(port);
+      const ann = (x.d.spec.template.metadata.annotations ?? {}) as Obj;
+      expect(ann['prometheus.io/scrape'], name).toBe('true');
+      expect(Number(ann['prometheus.io/port']), `${name} prometheus.io/port`).toBe(port);
+      expect(ann['prometheus.io/path'], name).toBe('/metrics');
+      const resources = x.c.resources ?? {};
+      expect(resources.requests?.cpu, `${name} cpu request (the HPA needs it)`).toBeDefined();
+      expect(resources.limits?.memory, `${name} memory limit`).toBeDefined();
+    }
+  });
+
+  it('gives each pod more grace than preStop + SHUTDOWN_TIMEOUT_MS; edges sleep in preStop first', () => {
+    for (const x of containers) {
+      const grace = Number(x.d.spec.template.spec.terminationGracePeriodSeconds ?? 30);
+      const needed = preStopSleepSeconds(x.c) + Number(configOf(x.service, x.env).SHUTDOWN_TIMEOUT_MS) / 1000;
+      expect(grace, `${String(x.d.metadata.name)} terminationGracePeriodSeconds`).toBeGreaterThan(needed);
+    }
+    expect(preStopSleepSeconds(containers.find((x) => x.service === 'edge')!.c)).toBeGreaterThan(0);
+  });
+
+  it('has a Service per Deployment on the listening port, an HPA on edge CPU and PodDisruptionBudgets', () => {
+    const services = byKind(docs, 'Service');
+    for (const x of containers) {
+      const podLabels = x.d.spec.template.metadata.labels as Obj;
+      const matches = (sel: Obj | undefined) => sel !== undefined && Object.entries(sel).every(([k, v]) => podLabels[k] === v);
+      expect(Object.entries(x.d.spec.selector.matchLabels as Obj).every(([k, v]) => podLabels[k] === v)).toBe(true);
+      const svc = services.find((s) => matches(s.spec.selector));
+      expect(svc, `Service for ${String(x.d.metadata.name)}`).toBeDefined();
+      const targets = (svc!.spec.ports as Obj[]).map((p) => containerPortOf(x.c, p.targetPort ?? p.port));
+      expect(targets).toContain(opsPort(x.service, x.env));
+      const pdb = byKind(docs, 'PodDisruptionBudget').find((p) => matches(p.spec.selector?.matchLabels));
+      expect(pdb, `PodDisruptionBudget for ${String(x.d.metadata.name)}`).toBeDefined();
+    }
+    const hpa = byKind(docs, 'HorizontalPodAutoscaler');
+    expect(hpa).toHaveLength(1);
+    expect(hpa[0]!.apiVersion).toBe('autoscaling/v2');
+    const edge = containers.find((x) => x.service === 'edge')!;
+    expect(hpa[0]!.spec.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: edge.d.metadata.name });
+    expect((hpa[0]!.spec.metrics as Obj[]).some((m) => m.resource?.name === 'cpu')).toBe(true);
+  });
+});
+
+describe('alerts and dashboard', () => {
+  it('alerts.yml rules are complete and use existing metrics', async () => {
+    const known = await knownMetricNames();
+    const groups = loadYaml('deploy/prometheus/alerts.yml').groups as Obj[];
+    const alerts: string[] = [];
+    for (const g of groups) {
+      for (const r of g.rules as Obj[]) {
+        alerts.push(String(r.alert));
+        expect(r.expr, String(r.alert)).toBeTypeOf('string');
+        expect(['critical', 'warning', 'info'], `${String(r.alert)} severity`).toContain(r.labels?.severity);
+        expect(r.annotations?.summary, String(r.alert)).toBeTypeOf('string');
+        if (r.for !== undefined) expect(() => seconds(r.for)).not.toThrow();
+        const names = metricNamesIn(String(r.expr));
+        expect(names.length, `${String(r.alert)} uses a metric`).toBeGreaterThan(0);
+        for (const n of names) expect(known.has(n), `${String(r.alert)}: metric ${n} does not exist`).toBe(true);
+      }
+    }
+    expect(new Set(alerts).size).toBe(alerts.length);
+    const exprs = groups.flatMap((g) => (g.rules as Obj[]).map((r) => String(r.expr))).join('\n');
+    for (const m of [
+      'up',
+      'qchat_edge_broadcast_deliveries_total',
+      'qchat_edge_connections',
+      'qchat_edge_frames_received_total',
+      'qchat_bus_request_duration_seconds_count',
+      'qchat_presence_reclaimed_connections_total',
+      'qchat_edge_slow_consumer_closes_total',
+      'qchat_dependency_up',
+    ]) expect(exprs, `an alert on ${m}`).toMatch(new RegExp(`\\b${m}\\b`));
+  });
+
+  it('the dashboard uses existing metrics only', async () => {
+    const known = await knownMetricNames();
+    const dashboard = JSON.parse(read('deploy/grafana/dashboards/qchat.json')) as Obj;
+    const exprs = dashboardExprs(dashboard);
+    expect(exprs.length).toBeGreaterThan(10);
+    for (const { where, expr } of exprs) {
+      for (const n of metricNamesIn(expr)) expect(known.has(n), `${where}: metric ${n} does not exist`).toBe(true);
+    }
+    const used = new Set(exprs.flatMap((e) => metricNamesIn(e.expr)));
+    for (const m of ['nodejs_eventloop_lag_seconds', 'process_resident_memory_bytes', 'qchat_relay_image_bytes_total', 'qchat_presence_operations_total']) {
+      expect(used.has(m), `dashboard shows ${m}`).toBe(true);
+    }
+  });
+
+  it('finds metric names in PromQL', () => {
+    expect(metricNamesIn('histogram_quantile(0.99, sum by (le, subject) (rate(a_bucket{x="y"}[5m]))) > 0.5')).toEqual(['a_bucket']);
+    expect(metricNamesIn('sum by (i) (rate(a[5m])) == 0 and on (i) b > 0 or vector(0)')).toEqual(['a', 'b']);
+    expect(metricNamesIn('label_values(up{job=~"q.*"}, instance)')).toEqual(['up']);
+    expect(metricNamesIn('rate(x{i=~"$instance"}[$__rate_interval])')).toEqual(['x']);
+  });
+});
+
