@@ -2,18 +2,19 @@
  * Edge, presence and relay in one process, talking through the same bus they would use apart: in-memory
  * adapters when REDIS_URL and NATS_URL are unset, Redis and NATS when they are set.
  */
-import { createBus } from '@qchat/bus';
+import { createBus, type Bus } from '@qchat/bus';
 import { createEdge, loadEdgeConfig } from '@qchat/edge';
 import { createPresence, loadPresenceConfig } from '@qchat/presence';
 import { createRelay, loadRelayConfig } from '@qchat/relay';
 import { createRegistry, printable, registerDependencyGauge, type Logger } from '@qchat/runtime';
 
-export async function startStack(env: Record<string, string | undefined>, log: Logger) {
+/** `bus`: an already open bus (an edge that found nobody serving presence and relay); closed by stop(). */
+export async function startStack(env: Record<string, string | undefined>, log: Logger, openBus?: Bus) {
   const edgeConfig = loadEdgeConfig(env);
   const presenceConfig = loadPresenceConfig(env);
   const relayConfig = loadRelayConfig(env);
   log.info({ config: printable(edgeConfig) }, 'configuration');
-  const bus = await createBus(edgeConfig, log, 'all-in-one');
+  const bus = openBus ?? await createBus(edgeConfig, log, 'all-in-one');
   const registry = createRegistry('all-in-one');
   registerDependencyGauge(registry, bus);
   const presence = createPresence({ config: presenceConfig, log: log.child({ component: 'presence' }), bus, registry, opsServer: false });

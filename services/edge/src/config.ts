@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { bool, busSpec, channelsSpec, int, limitsFrom, limitsSpec, loadConfig, optionalStr, str } from '@qchat/runtime';
+import { bool, busSpec, oneOf, channelsSpec, int, limitsFrom, limitsSpec, loadConfig, optionalStr, str } from '@qchat/runtime';
 
 export const edgeSpec = {
   ...busSpec,
@@ -29,8 +29,11 @@ export const edgeSpec = {
   MAX_CONNECTIONS_PER_IP: int(0, { min: 0 }),
   MAX_HTTP_BODY_BYTES: int(1024 * 1024, { min: 1024 }),
   QFIELD_PLUGIN_URL: str('https://github.com/geotribu/qchat/releases/latest'),
-  /** Run presence and relay inside the edge: always when REDIS_URL/NATS_URL are unset (nothing else could reach them). */
-  EMBED_SERVICES: bool(false),
+  /**
+   * Run presence and relay inside the edge. `auto`: when REDIS_URL or NATS_URL is unset (nothing outside the
+   * process could reach them), or when nobody answers presence and relay requests on NATS at startup.
+   */
+  EMBED_SERVICES: oneOf(['auto', 'always', 'never'], 'auto'),
 };
 
 export type EdgeConfig = ReturnType<typeof loadEdgeConfig>;

@@ -1,22 +1,37 @@
-import { createBus } from '@qchat/bus';
+import { QChatError, subjects } from '@qchat/protocol';
+import { RpcClient, createBus, type Bus } from '@qchat/bus';
 import { createLogger, handleSignals, printable, runMain, type Logger } from '@qchat/runtime';
-import { loadEdgeConfig } from './config';
+import { loadEdgeConfig, type EdgeConfig } from './config';
 import { createEdge } from './app';
+
+/** True when NATS has no member of the presence or relay queue groups (a lone edge must serve them itself). */
+async function backendsMissing(bus: Bus, config: EdgeConfig): Promise<boolean> {
+  const rpc = new RpcClient(bus.requester, { timeoutMs: 2_000, retries: 0 });
+  const subj = subjects(config.INSTANCE_ID);
+  const probes = [
+    rpc.call(subj.presenceCounts, { channels: [] }),
+    rpc.call(subj.relayHistory, { channel: config.CHANNELS[0] }),
+  ];
+  const results = await Promise.allSettled(probes);
+  return results.some((r) => r.status === 'rejected' && r.reason instanceof QChatError && r.reason.code === 'no_responders');
+}
 
 let log: Logger | undefined;
 await runMain(() => log!, async () => {
   const config = loadEdgeConfig(process.env);
   log = createLogger({ service: 'edge', level: config.LOG_LEVEL });
-  if (!config.REDIS_URL || !config.NATS_URL || config.EMBED_SERVICES) {
-    // Without both brokers nothing outside this process could serve presence and relay: run them here.
+  const local = !config.REDIS_URL || !config.NATS_URL;
+  const bus = local ? undefined : await createBus(config, log, 'edge');
+  const embed = config.EMBED_SERVICES === 'always' || local || (config.EMBED_SERVICES === 'auto' && await backendsMissing(bus!, config));
+  if (embed) {
+    if (!local) log.warn('no presence or relay answers on NATS: serving them in this edge (EMBED_SERVICES=never to refuse)');
     const { startStack } = await import('@qchat/all-in-one');
-    const stack = await startStack(process.env, log);
+    const stack = await startStack(process.env, log, bus);
     handleSignals({ stop: stack.stop, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, log });
     return;
   }
   log.info({ config: printable(config) }, 'configuration');
-  const bus = await createBus(config, log, 'edge');
-  const edge = createEdge({ config, log, bus });
+  const edge = createEdge({ config, log, bus: bus! });
   await edge.start();
-  handleSignals({ stop: async () => { await edge.stop(); await bus.close(); }, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, log });
+  handleSignals({ stop: async () => { await edge.stop(); await bus!.close(); }, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, log });
 });
