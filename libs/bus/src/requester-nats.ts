@@ -18,6 +18,9 @@ export class NatsRequester implements Requester {
 
   async request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
     if (this.nc.isClosed()) throw new QChatError('unavailable', 'NATS connection closed');
+    // While reconnecting, the client would buffer the request and send it once back, possibly after the caller gave
+    // up and answered its client (one frame, two outcomes): fail at once instead; callers retry with backoff.
+    if (this.reconnecting) throw new QChatError('unavailable', `NATS reconnecting: request on ${subject} not sent`);
     try {
       const msg = await this.nc.request(subject, data, { timeout: timeoutMs });
       return msg.data;

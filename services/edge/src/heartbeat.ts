@@ -4,8 +4,8 @@ import type { Hub } from './ws/hub';
 
 /**
  * Tells presence every EDGE_HEARTBEAT_MS that this edge lives and how many sockets it holds. When presence's
- * count disagrees twice in a row (Redis lost its data, presence restarted, a leave got lost), the edge
- * re-announces all its sockets and presence rebuilds its state from them.
+ * count disagrees twice in a row (Redis lost its data, a leave got lost), or once right after a failed beat, the
+ * edge re-announces all its sockets and presence rebuilds its state from them.
  */
 export function startHeartbeat(deps: { backend: Backend; hub: Hub; log: Logger; intervalMs: number }): () => void {
   let mismatches = 0;
@@ -16,10 +16,13 @@ export function startHeartbeat(deps: { backend: Backend; hub: Hub; log: Logger; 
     running = true;
     try {
       const { resync } = await deps.backend.heartbeat(deps.hub.count());
+      const recovered = failing;
       if (failing) deps.log.info('presence heartbeat restored');
       failing = false;
       mismatches = resync ? mismatches + 1 : 0;
-      if (mismatches >= 2) {
+      // Two disagreements in a row, so a join or leave still in flight is not taken for lost state; right after
+      // presence could not be reached one is enough (Redis may have come back empty): recovery takes one beat, not two.
+      if (mismatches >= 2 || (resync && recovered)) {
         mismatches = 0;
         await resyncAll(deps);
       }

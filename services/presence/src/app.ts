@@ -26,7 +26,7 @@ export function createPresence(deps: PresenceDeps) {
   const store: PresenceStore = bus.redis
     ? new RedisPresenceStore(bus.redis, { instance: config.INSTANCE_ID, edgeTtlMs: config.EDGE_TTL_MS })
     : new MemoryPresenceStore({ edgeTtlMs: config.EDGE_TTL_MS });
-  const handlerDeps = { channels: config.CHANNELS, largeChannel: config.LARGE_CHANNEL_MEMBERS, store, announce: new Announcer(bus.broker, keys(config.INSTANCE_ID), metrics), metrics };
+  const handlerDeps = { channels: config.CHANNELS, largeChannel: config.LARGE_CHANNEL_MEMBERS, store, announce: new Announcer(bus.broker, keys(config.INSTANCE_ID), metrics, bus.redis), metrics };
   const subj = subjects(config.INSTANCE_ID);
   let serving = false;
   const readiness = () => busReadiness(bus, { 'not serving': serving });
@@ -57,7 +57,8 @@ export function createPresence(deps: PresenceDeps) {
       };
       closers.defer(subject, await serveRpc(bus.requester, subject, QUEUE.presence, counted, log));
     }
-    closers.defer('reaper', startReaper({ ...handlerDeps, log, intervalMs: config.REAP_INTERVAL_MS }));
+    const hearing = () => bus.broker.ready() && bus.requester.ready();
+    closers.defer('reaper', startReaper({ ...handlerDeps, log, intervalMs: config.REAP_INTERVAL_MS, edgeTtlMs: config.EDGE_TTL_MS, hearing }));
     serving = true;
     closers.defer('serving', () => { serving = false; });
     if (deps.opsServer !== false) {

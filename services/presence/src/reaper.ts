@@ -1,14 +1,32 @@
 import type { Logger } from 'pino';
 import { announceReclaimed, type HandlerDeps } from './handlers';
 
+export interface ReaperDeps extends HandlerDeps {
+  log: Logger;
+  intervalMs: number;
+  edgeTtlMs: number;
+  /** True while this process can hear edges: NATS (their heartbeats) and Redis (their liveness keys) both up. */
+  hearing: () => boolean;
+}
+
 /**
  * Reclaims the connections of edges that stopped heart-beating (killed, frozen, cut off). Every presence
  * replica runs one; the store hands each connection to exactly one of them.
+ *
+ * Silence means death only when the edge could have been heard: while NATS or Redis is away, and for one
+ * EDGE_TTL_MS after both are back (or after this process starts), nothing is reclaimed. Otherwise an outage longer
+ * than the TTL, or presence restarting, would announce every live user as gone (exiter storm) and rebuild them silently.
  */
-export function startReaper(deps: HandlerDeps & { log: Logger; intervalMs: number }): () => void {
+export function startReaper(deps: ReaperDeps): () => void {
   let running = false;
+  let hearingSince = Date.now();
   const tick = async () => {
     if (running) return;
+    if (!deps.hearing()) {
+      hearingSince = Date.now();
+      return;
+    }
+    if (Date.now() - hearingSince < deps.edgeTtlMs) return;
     running = true;
     try {
       for (const edge of await deps.store.deadEdges()) {
@@ -19,6 +37,7 @@ export function startReaper(deps: HandlerDeps & { log: Logger; intervalMs: numbe
         await announceReclaimed(deps, removed);
       }
     } catch (err) {
+      hearingSince = Date.now();
       deps.log.warn({ err }, 'reclaim sweep failed');
     } finally {
       running = false;

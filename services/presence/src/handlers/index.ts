@@ -35,9 +35,8 @@ export function createHandlers(deps: HandlerDeps) {
   return {
     async join(req: PresenceJoinRequest): Promise<PresenceJoinReply> {
       knownChannel(deps, req.channel);
-      const count = await store.join(req.channel, req.conn, req.edge);
-      const frame = await announce.count(req.channel, count);
-      return { count, frame: frame.json, frameId: frame.id };
+      const frame = await announce.count(req.channel, await store.join(req.channel, req.conn, req.edge));
+      return { count: frame.count, frame: frame.json, frameId: frame.id };
     },
 
     async register(req: PresenceRegisterRequest): Promise<PresenceRegisterReply> {

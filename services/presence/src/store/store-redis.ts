@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { keys, type ConnState, type Keys } from '@qchat/protocol';
+import { QChatError, keys, type ConnState, type Keys } from '@qchat/protocol';
+import { watchConnection, type ConnectionWatch } from '@qchat/bus';
 import type { LeaveResult, PresenceStore, Reclaimed, RegisterResult } from './store';
 
 type Template = readonly [prefix: string, suffix: string];
@@ -185,6 +186,7 @@ export class RedisPresenceStore implements PresenceStore {
   private readonly ttlMs: number;
   /** ARGV[1..10] of every script: the conns, nicks, connNick, edgeConns and edgeAlive key templates. */
   private readonly templates: string[];
+  private readonly connection: ConnectionWatch;
 
   constructor(private readonly redis: Redis, opts: { instance: string; edgeTtlMs: number }) {
     this.k = keys(opts.instance);
@@ -194,6 +196,7 @@ export class RedisPresenceStore implements PresenceStore {
       // Same name and same script for every store on a client: redefining is harmless.
       redis.defineCommand(name, { numberOfKeys, lua });
     }
+    this.connection = watchConnection(redis);
   }
 
   async join(channel: string, conn: string, edge: string): Promise<number> {
@@ -269,7 +272,12 @@ export class RedisPresenceStore implements PresenceStore {
     return { lostNicks, channels };
   }
 
+  /**
+   * Fails at once while the connection is down: a change queued until Redis is back would land after the edge gave
+   * up and told its client (a registration refused, then announced anyway).
+   */
   private run(name: ScriptName, keys: string[], args: (string | number)[]): Promise<unknown> {
+    if (this.connection.down()) return Promise.reject(new QChatError('unavailable', 'redis unavailable'));
     const fn = (this.redis as unknown as Record<ScriptName, RunScript>)[name];
     return fn.call(this.redis, ...keys, ...this.templates, ...args);
   }

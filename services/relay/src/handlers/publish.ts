@@ -1,16 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { CHEAT_CODES, QChatError, encodeEnvelope, nowSeconds, reasons, stamp, type ChatBody, type Keys, type RelayPublishReply, type RelayPublishRequest, type Route } from '@qchat/protocol';
 import type { Broker } from '@qchat/bus';
 import type { Logger } from 'pino';
 import type { RelayConfig } from '../config';
 import type { RelayMetrics } from '../metrics';
-import type { HistoryStore } from '../store';
+import type { Claim, HistoryStore } from '../store';
 import { transformImage } from '../image';
 
 /** How long a message id is remembered, so a retried request is answered without publishing twice. */
 const MARK_TTL_MS = 60_000;
 
 export interface PublishDeps {
-  config: Pick<RelayConfig, 'CHANNELS' | 'MAX_STORED_MESSAGES' | 'limits'>;
+  config: Pick<RelayConfig, 'CHANNELS' | 'MAX_STORED_MESSAGES' | 'REQUEST_TIMEOUT_MS' | 'limits'>;
   store: HistoryStore;
   broker: Broker;
   keys: Keys;
@@ -33,14 +34,19 @@ async function transform(body: ChatBody, deps: PublishDeps): Promise<ChatBody> {
   return { ...body, image_data: result.data };
 }
 
-/** relay.publish: transform, stamp, store, then publish (store first, so a joiner never misses a message in both replay and live). */
+/**
+ * relay.publish: transform, stamp, then store and publish in one commit (store first, so a joiner never misses a
+ * message in both replay and live). A retry of a request whose attempt died or was given up (older than
+ * REQUEST_TIMEOUT_MS, after which the edge retries) takes the message over; the commit lets only one attempt win.
+ */
 export function createPublishHandler(deps: PublishDeps) {
   return async (req: RelayPublishRequest): Promise<RelayPublishReply> => {
     const type = req.body.type;
     if (!deps.config.CHANNELS.includes(req.channel)) {
       throw new QChatError('channel_not_found', `Channel '${req.channel}' not registered`);
     }
-    const claim = await deps.store.claim(req.id, MARK_TTL_MS);
+    const owner = randomUUID();
+    const claim = await claimOrUnavailable(deps, req.id, owner);
     if (claim.state === 'done') {
       deps.metrics.processed.inc({ type, outcome: 'duplicate' });
       return { frame: claim.frame };
@@ -50,16 +56,23 @@ export function createPublishHandler(deps: PublishDeps) {
     try {
       const body = await transform(req.body, deps);
       const frame = JSON.stringify(stamp(body, req.id, nowSeconds()));
-      if (storable(body)) await deps.store.append(req.channel, frame, deps.config.MAX_STORED_MESSAGES);
       const route: Route = body.type === 'like' ? { id: req.id, to: body.liked_author } : { id: req.id };
       const payload = encodeEnvelope(route, frame);
-      await deps.broker.publish(deps.keys.topic(req.channel), payload);
-      await deps.store.complete(req.id, frame, MARK_TTL_MS).catch((err: unknown) => deps.log.warn({ err }, 'idempotency mark not recorded'));
+      const topic = deps.keys.topic(req.channel);
+      const max = storable(body) ? deps.config.MAX_STORED_MESSAGES : 0;
+      const done = await deps.store.commit(req.id, owner, { channel: req.channel, frame, max, topic, payload }, MARK_TTL_MS);
+      if (done.state === 'lost') {
+        // A retry took this message over (this attempt had been given up): its outcome is the message's.
+        if (done.frame === null) throw new QChatError('unavailable', 'message is being processed by a retry');
+        deps.metrics.processed.inc({ type, outcome: 'duplicate' });
+        return { frame: done.frame };
+      }
+      if (!done.published) await deps.broker.publish(topic, payload);
       deps.metrics.processed.inc({ type, outcome: 'published' });
       deps.metrics.publishedBytes.inc(payload.length);
       return { frame };
     } catch (err) {
-      await deps.store.release(req.id).catch(() => undefined);
+      await deps.store.release(req.id, owner).catch(() => undefined);
       const uncompliant = err instanceof QChatError && err.code === 'uncompliant';
       deps.metrics.processed.inc({ type, outcome: uncompliant ? 'uncompliant' : 'error' });
       if (err instanceof QChatError) throw err;
@@ -68,4 +81,14 @@ export function createPublishHandler(deps: PublishDeps) {
       end();
     }
   };
+}
+
+/** A store that cannot be reached is a retryable failure, not an internal one. */
+async function claimOrUnavailable(deps: PublishDeps, id: string, owner: string): Promise<Claim> {
+  try {
+    return await deps.store.claim(id, MARK_TTL_MS, { owner, staleMs: deps.config.REQUEST_TIMEOUT_MS });
+  } catch (err) {
+    if (err instanceof QChatError) throw err;
+    throw new QChatError('unavailable', 'message store unavailable', { cause: err });
+  }
 }

@@ -1,9 +1,12 @@
-import type { Claim, HistoryStore } from './history';
+import { randomUUID } from 'node:crypto';
+import type { Accepted, Claim, ClaimOptions, Committed, HistoryStore } from './history';
 
-/** In-process history: a real implementation for the all-in-one mode and unit tests. */
+interface Mark { frame: string | null; owner: string | null; at: number; expires: number }
+
+/** In-process history: a real implementation for the all-in-one mode and unit tests. It cannot publish: commit says so. */
 export class MemoryHistoryStore implements HistoryStore {
   private readonly lists = new Map<string, string[]>();
-  private readonly marks = new Map<string, { frame: string | null; expires: number }>();
+  private readonly marks = new Map<string, Mark>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -19,20 +22,36 @@ export class MemoryHistoryStore implements HistoryStore {
     return [...(this.lists.get(channel) ?? [])];
   }
 
-  async claim(id: string, ttlMs: number): Promise<Claim> {
-    const mark = this.marks.get(id);
-    if (mark && mark.expires > this.now()) return mark.frame === null ? { state: 'pending' } : { state: 'done', frame: mark.frame };
+  async claim(id: string, ttlMs: number, opts: ClaimOptions = {}): Promise<Claim> {
+    const owner = opts.owner ?? randomUUID();
+    const mark = this.mark(id);
+    if (mark?.frame != null) return { state: 'done', frame: mark.frame };
+    if (mark && mark.owner !== owner && !(opts.staleMs !== undefined && this.now() - mark.at >= opts.staleMs)) return { state: 'pending' };
     this.sweep();
-    this.marks.set(id, { frame: null, expires: this.now() + ttlMs });
+    this.marks.set(id, { frame: null, owner, at: this.now(), expires: this.now() + ttlMs });
     return { state: 'new' };
   }
 
-  async complete(id: string, frame: string, ttlMs: number): Promise<void> {
-    this.marks.set(id, { frame, expires: this.now() + ttlMs });
+  async commit(id: string, owner: string, accepted: Accepted, ttlMs: number): Promise<Committed> {
+    const mark = this.mark(id);
+    if (!mark || mark.frame !== null || mark.owner !== owner) return { state: 'lost', frame: mark?.frame ?? null };
+    await this.append(accepted.channel, accepted.frame, accepted.max);
+    await this.complete(id, accepted.frame, ttlMs);
+    return { state: 'committed', published: false };
   }
 
-  async release(id: string): Promise<void> {
-    this.marks.delete(id);
+  async complete(id: string, frame: string, ttlMs: number): Promise<void> {
+    this.marks.set(id, { frame, owner: null, at: this.now(), expires: this.now() + ttlMs });
+  }
+
+  async release(id: string, owner?: string): Promise<void> {
+    const mark = this.marks.get(id);
+    if (owner === undefined || (mark?.frame === null && mark.owner === owner)) this.marks.delete(id);
+  }
+
+  private mark(id: string): Mark | undefined {
+    const mark = this.marks.get(id);
+    return mark && mark.expires > this.now() ? mark : undefined;
   }
 
   private sweep(): void {

@@ -1,15 +1,70 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { keys, type Keys } from '@qchat/protocol';
-import type { Claim, HistoryStore } from './history';
+import { QChatError, keys, type Keys } from '@qchat/protocol';
+import { REDIS_SETTLE_MS, watchConnection, type ConnectionWatch } from '@qchat/bus';
+import type { Accepted, Claim, ClaimOptions, Committed, HistoryStore } from './history';
 
-const PENDING = '';
+/** A mark in progress is PENDING + its owner; a finished one is the frame itself (a JSON object: never this prefix). */
+const PENDING = 'pending:';
 
-/** History as a Redis list, newest at the head (LPUSH + LTRIM), as gischat does; markers as keys with a TTL. */
+const LUA = {
+  /** KEYS mark; ARGV owner, ttl, stale (-1: never). Another owner's claim younger than `stale` stays theirs. */
+  qchatRelayClaim: {
+    keys: 1,
+    lua: `
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, ${PENDING.length}) ~= '${PENDING}' then return {'done', v} end
+if v and v ~= '${PENDING}' .. ARGV[1] then
+  local stale = tonumber(ARGV[3])
+  if stale < 0 or tonumber(ARGV[2]) - redis.call('PTTL', KEYS[1]) < stale then return {'pending'} end
+end
+redis.call('SET', KEYS[1], '${PENDING}' .. ARGV[1], 'PX', ARGV[2])
+return {'new'}`,
+  },
+  /** KEYS mark, history; ARGV owner, frame, max, ttl, topic, payload */
+  qchatRelayCommit: {
+    keys: 2,
+    lua: `
+local v = redis.call('GET', KEYS[1])
+if v ~= '${PENDING}' .. ARGV[1] then return {'lost', v} end
+local max = tonumber(ARGV[3])
+if max > 0 then
+  redis.call('LPUSH', KEYS[2], ARGV[2])
+  redis.call('LTRIM', KEYS[2], 0, max - 1)
+end
+redis.call('PUBLISH', ARGV[5], ARGV[6])
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4])
+return {'committed'}`,
+  },
+  /** KEYS mark; ARGV the pending value to delete */
+  qchatRelayRelease: {
+    keys: 1,
+    lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`,
+  },
+} as const;
+type ScriptName = keyof typeof LUA;
+type RunScript = (...args: (string | number | Buffer)[]) => Promise<unknown>;
+
+/**
+ * History as a Redis list, newest at the head (LPUSH + LTRIM), as gischat does; marks as keys with a TTL. A commit
+ * stores, publishes (on the same Redis the edges subscribe to) and marks done in one script.
+ *
+ * While the connection is down, claims fail at once rather than wait in the client's queue and run after the edge
+ * gave up. Right after it is back, the edges' subscriber connections may still be on their way (they retry on their
+ * own backoff, up to REDIS_RECONNECT_MAX_MS apart), and a message published then would be stored yet missed by their
+ * sockets; so claims are refused for `settleMs` after a reconnect too: the sender gets a clear "try again" instead.
+ */
 export class RedisHistoryStore implements HistoryStore {
   private readonly keys: Keys;
+  private readonly settleMs: number;
+  private readonly connection: ConnectionWatch;
 
-  constructor(private readonly redis: Redis, instance: string) {
+  constructor(private readonly redis: Redis, instance: string, opts: { settleMs?: number } = {}) {
     this.keys = keys(instance);
+    this.settleMs = opts.settleMs ?? REDIS_SETTLE_MS;
+    for (const [name, { keys: numberOfKeys, lua }] of Object.entries(LUA)) redis.defineCommand(name, { numberOfKeys, lua });
+    this.connection = watchConnection(redis);
   }
 
   async append(channel: string, frame: string, max: number): Promise<void> {
@@ -23,20 +78,32 @@ export class RedisHistoryStore implements HistoryStore {
     return newestFirst.reverse();
   }
 
-  async claim(id: string, ttlMs: number): Promise<Claim> {
-    const key = this.keys.published(id);
-    const set = await this.redis.set(key, PENDING, 'PX', ttlMs, 'NX');
-    if (set === 'OK') return { state: 'new' };
-    const frame = await this.redis.get(key);
-    if (frame === null) return this.claim(id, ttlMs);
-    return frame === PENDING ? { state: 'pending' } : { state: 'done', frame };
+  async claim(id: string, ttlMs: number, opts: ClaimOptions = {}): Promise<Claim> {
+    if (this.connection.down()) throw new QChatError('unavailable', 'redis unavailable');
+    if (Date.now() - this.connection.backAt() < this.settleMs) throw new QChatError('unavailable', 'redis reconnected moments ago; subscribers are catching up');
+    const owner = opts.owner ?? randomUUID();
+    const [state, frame] = (await this.run('qchatRelayClaim', [this.keys.published(id)], [owner, ttlMs, opts.staleMs ?? -1])) as [Claim['state'], string?];
+    return state === 'done' ? { state, frame: frame ?? '' } : { state };
+  }
+
+  async commit(id: string, owner: string, a: Accepted, ttlMs: number): Promise<Committed> {
+    const keys = [this.keys.published(id), this.keys.history(a.channel)];
+    const [state, held] = (await this.run('qchatRelayCommit', keys, [owner, a.frame, a.max, ttlMs, a.topic, a.payload])) as [Committed['state'], string?];
+    if (state === 'committed') return { state, published: true };
+    return { state, frame: held == null || held.startsWith(PENDING) ? null : held };
   }
 
   async complete(id: string, frame: string, ttlMs: number): Promise<void> {
     await this.redis.set(this.keys.published(id), frame, 'PX', ttlMs);
   }
 
-  async release(id: string): Promise<void> {
-    await this.redis.del(this.keys.published(id));
+  async release(id: string, owner?: string): Promise<void> {
+    if (owner === undefined) await this.redis.del(this.keys.published(id));
+    else await this.run('qchatRelayRelease', [this.keys.published(id)], [PENDING + owner]);
+  }
+
+  private run(name: ScriptName, keys: string[], args: (string | number | Buffer)[]): Promise<unknown> {
+    const fn = (this.redis as unknown as Record<ScriptName, RunScript>)[name];
+    return fn.call(this.redis, ...keys, ...args);
   }
 }

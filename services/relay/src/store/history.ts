@@ -1,5 +1,27 @@
-/** Per-channel history of client-ready frames, and idempotency markers for retried publish requests. */
+/** Per-channel history of client-ready frames, and idempotency marks for retried publish requests. */
 export type Claim = { state: 'new' } | { state: 'pending' } | { state: 'done'; frame: string };
+
+export interface ClaimOptions {
+  /** Who claims; a later commit or release is accepted only while the claim is still this owner's. Default: a fresh one. */
+  owner?: string;
+  /** Another owner's claim older than this is taken over: that attempt died, or its caller gave up. Default: never. */
+  staleMs?: number;
+}
+
+/** An accepted message: kept in its channel's history (the newest `max`, 0 keeps nothing) and published on `topic`. */
+export interface Accepted {
+  channel: string;
+  frame: string;
+  max: number;
+  topic: string;
+  payload: Buffer;
+}
+
+/**
+ * 'committed': kept and marked done; `published` is false when this store cannot publish, and the caller must.
+ * 'lost': another attempt holds the id; `frame` is its frame when it finished (null while it is still at work).
+ */
+export type Committed = { state: 'committed'; published: boolean } | { state: 'lost'; frame: string | null };
 
 export interface HistoryStore {
   /** Keeps `frame` as the newest of the channel, trimming to the newest `max` (0: nothing is kept). */
@@ -7,9 +29,15 @@ export interface HistoryStore {
   /** Stored frames, oldest first. */
   list(channel: string): Promise<string[]>;
   /** Marks message `id` as in progress unless it was seen already (a retry): then says how far it got. */
-  claim(id: string, ttlMs: number): Promise<Claim>;
+  claim(id: string, ttlMs: number, opts?: ClaimOptions): Promise<Claim>;
+  /**
+   * All or nothing, and only while `owner` still holds the claim of `id`: appends the frame,
+   * publishes it where the store can, and records it as the result of `id` for ttlMs. A relay killed half-way
+   * thus leaves either nothing or everything done, and a retry that took over can neither lose nor repeat it.
+   */
+  commit(id: string, owner: string, accepted: Accepted, ttlMs: number): Promise<Committed>;
   /** Records the published frame of `id`, so retries answer with it instead of publishing again. */
   complete(id: string, frame: string, ttlMs: number): Promise<void>;
-  /** Forgets `id` (its processing failed), so a retry may try again. */
-  release(id: string): Promise<void>;
+  /** Forgets `id` (its processing failed), so a retry may try again; with `owner`, only while the claim is its own. */
+  release(id: string, owner?: string): Promise<void>;
 }
