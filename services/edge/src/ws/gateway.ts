@@ -132,10 +132,9 @@ export class Gateway {
     try {
       await hub.attach(session);
     } catch (err) {
-      log.error({ err, conn: session.id }, 'channel subscription failed');
+      // The hub keeps retrying the subscription; meanwhile the socket gets its count and history if it can.
+      log.warn({ err, conn: session.id }, 'channel subscription failed');
       reply(this.ctx, session, UNAVAILABLE);
-      hub.release(session);
-      return;
     }
     try {
       const joined = await backend.join(session.channel, session.id);
@@ -165,9 +164,14 @@ export class Gateway {
       session.ws.close(CLOSE.unsupportedData, 'Binary frames are not supported');
       return;
     }
-    if (!session.take(config.RATE_LIMIT_PER_SECOND, config.RATE_LIMIT_BURST, Date.now()) || session.queued >= MAX_QUEUED_FRAMES) {
+    if (!session.take(config.RATE_LIMIT_PER_SECOND, config.RATE_LIMIT_BURST, Date.now())) {
       metrics.framesReceived.inc({ type: 'unknown', outcome: 'rate_limited' });
       reply(this.ctx, session, 'Rate limit exceeded: too many messages, slow down');
+      return;
+    }
+    if (session.queued >= MAX_QUEUED_FRAMES) {
+      metrics.framesReceived.inc({ type: 'unknown', outcome: 'overloaded' });
+      reply(this.ctx, session, 'Too many messages waiting to be processed on this connection: wait for the previous ones, then retry');
       return;
     }
     // ws hands text frames over as one Buffer (binaryType 'nodebuffer'): decode it without copying.

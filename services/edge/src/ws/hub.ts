@@ -10,10 +10,15 @@ import { CLOSE } from '@qchat/protocol';
 import type { EdgeMetrics } from '../metrics';
 import type { Session } from './session';
 
+const SUBSCRIBE_RETRY_MS = 1_000;
+const RECENT_IDS = 256;
+
 interface ChannelEntry {
   channel: string;
   sessions: Set<Session>;
   subscribed: Promise<Unsubscribe>;
+  /** Ids of the frames delivered lately, oldest first (bounded). */
+  recent: Set<string>;
   /** Coalescing of nb_users: the newest count waiting for the interval to end, and its timer. */
   countTimer?: NodeJS.Timeout;
   countPending?: { route: Route; frame: Buffer };
@@ -33,28 +38,45 @@ export class Hub {
   private readonly channels = new Map<string, ChannelEntry>();
   private dirty: Session[] = [];
   private scheduled = false;
+  /** Frames queued this turn by kind: counted once per flush, not once per socket (a hot path). */
+  private readonly sent = { broadcast: 0, private: 0, replay: 0 };
   private readonly flush = () => this.writeAll();
 
   constructor(private readonly deps: HubDeps) {}
 
-  /** Adds the session to its channel; resolves once the channel's topic subscription is in place. */
+  /**
+   * Adds the session to its channel; resolves once the channel's topic subscription is in place, or rejects
+   * when it could not be made (the broker is away). The hub then keeps trying while the channel has sessions,
+   * so sockets that stay get broadcasts again as soon as the broker is back.
+   */
   async attach(session: Session): Promise<void> {
     let entry = this.channels.get(session.channel);
     if (!entry) {
-      const channel = session.channel;
-      const subscribed = this.deps.broker.subscribe(this.deps.topic(channel), (payload) => this.deliver(channel, payload));
-      entry = { channel, sessions: new Set(), subscribed };
-      this.channels.set(channel, entry);
-      subscribed.then(
-        () => this.deps.metrics.subscriptions.set(this.channels.size),
-        (err: unknown) => {
-          this.deps.log.error({ err, channel }, 'subscribe failed');
-          if (this.channels.get(channel) === entry) this.channels.delete(channel);
-        },
-      );
+      entry = { channel: session.channel, sessions: new Set(), subscribed: Promise.resolve(async () => undefined), recent: new Set() };
+      this.channels.set(session.channel, entry);
+      this.subscribe(entry);
     }
     entry.sessions.add(session);
     await entry.subscribed;
+  }
+
+  private subscribe(entry: ChannelEntry): void {
+    const channel = entry.channel;
+    entry.subscribed = this.deps.broker.subscribe(this.deps.topic(channel), (payload) => this.deliver(channel, payload));
+    entry.subscribed.then(
+      () => this.deps.metrics.subscriptions.set(this.channels.size),
+      (err: unknown) => {
+        this.deps.log.warn({ err, channel }, 'subscribe failed; retrying');
+        setTimeout(() => {
+          if (this.channels.get(channel) === entry) this.subscribe(entry);
+        }, SUBSCRIBE_RETRY_MS).unref();
+      },
+    );
+  }
+
+  /** True when a frame with this id was delivered to the channel lately (its sender's reply may have been lost). */
+  delivered(channel: string, id: string): boolean {
+    return this.channels.get(channel)?.recent.has(id) ?? false;
   }
 
   /** Removes the session; the last one out of a channel unsubscribes from its topic. */
@@ -65,7 +87,7 @@ export class Hub {
     clearTimeout(entry.countTimer);
     entry.subscribed.then((unsubscribe) => unsubscribe()).then(
       () => this.deps.metrics.subscriptions.set(this.channels.size),
-      (err: unknown) => this.deps.log.warn({ err, channel: session.channel }, 'unsubscribe failed'),
+      (err: unknown) => this.deps.log.debug({ err, channel: session.channel }, 'unsubscribe failed'),
     );
   }
 
@@ -91,7 +113,7 @@ export class Hub {
     }
     session.pending.push(frame);
     session.pendingBytes += frame.length;
-    this.deps.metrics.framesSent.inc({ kind });
+    this.sent[kind]++;
     if (!session.dirty) {
       session.dirty = true;
       this.dirty.push(session);
@@ -153,6 +175,8 @@ export class Hub {
   }
 
   private fanOut(entry: ChannelEntry, route: Route, frame: Buffer): void {
+    entry.recent.add(route.id);
+    if (entry.recent.size > RECENT_IDS) entry.recent.delete(entry.recent.values().next().value!);
     let reached = 0;
     for (const session of entry.sessions) {
       if (!selects(route, session)) continue;
@@ -167,6 +191,10 @@ export class Hub {
     const batch = this.dirty;
     this.dirty = [];
     this.scheduled = false;
+    for (const kind of ['broadcast', 'private', 'replay'] as const) {
+      if (this.sent[kind] > 0) this.deps.metrics.framesSent.inc({ kind }, this.sent[kind]);
+      this.sent[kind] = 0;
+    }
     for (const session of batch) {
       session.dirty = false;
       const frames = session.pending;

@@ -9,9 +9,12 @@ import { replyFailure, type HandlerContext } from './context';
  * The id is chosen here so a retried request is published once.
  */
 export async function forward(ctx: HandlerContext, session: Session, body: ChatBody): Promise<void> {
+  const id = randomUUID();
   try {
-    await ctx.backend.publish(session.channel, randomUUID(), body, 'ws');
+    await ctx.backend.publish(session.channel, id, body, 'ws');
   } catch (err) {
+    // Relay may have published before its reply was lost (NATS went away): the echo is then the outcome.
+    if (ctx.hub.delivered(session.channel, id)) return;
     replyFailure(ctx, session, err, 'relay.publish');
   }
 }
