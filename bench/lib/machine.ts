@@ -71,15 +71,17 @@ export function gitCommit(cwd: string): { commit: string; dirty: boolean } {
 }
 
 /** Busy and total CPU time of the whole box so far, in seconds, from /proc/stat. */
-function boxCpu(): { busy: number; total: number } {
+function boxCpu(): { busy: number; total: number; process: number } {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
     const f = line.trim().split(/\s+/).slice(1).map(Number);
     const idle = (f[3] ?? 0) + (f[4] ?? 0);
     const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-    return { busy: (total - idle) / 100, total: total / 100 };
+    // user + nice + system: the part charged to processes (irq/softirq of loopback traffic is not).
+    const processTime = (f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0);
+    return { busy: (total - idle) / 100, total: total / 100, process: processTime / 100 };
   } catch {
-    return { busy: NaN, total: NaN };
+    return { busy: NaN, total: NaN, process: NaN };
   }
 }
 
@@ -91,8 +93,14 @@ export interface LoadReport {
   /** CPU seconds used by the target's processes and by the bench itself (workers + this process). */
   targetCpuSeconds: number;
   benchCpuSeconds: number;
-  /** CPU seconds used by anything else on the box during the run (other people's jobs): a noise indicator. */
+  /**
+   * CPU seconds charged to processes that are neither the target nor the bench during the run (other jobs on
+   * the box): a noise indicator. Approximate: a process charged at 10 ms ticks, and interrupts excluded.
+   */
   foreignCpuSeconds: number;
+  /** Busy share of the box just before the target started (other jobs), and how long we waited for calm. */
+  busyBeforePct?: number;
+  waitedForCalmS?: number;
 }
 
 /**
@@ -141,6 +149,7 @@ export class LoadSampler {
     const box1 = boxCpu();
     const busy = box1.busy - this.box0.busy;
     const total = box1.total - this.box0.total;
+    const processTime = box1.process - this.box0.process;
     const target = this.targetCpu();
     // Workers that exited during the run are not counted here; they live as long as a scenario does.
     const bench = Math.max(0, this.benchCpu() - this.bench0);
@@ -151,7 +160,32 @@ export class LoadSampler {
       boxCpuBusyPct: total > 0 ? r2((busy / total) * 100) : NaN,
       targetCpuSeconds: r2(target),
       benchCpuSeconds: r2(bench),
-      foreignCpuSeconds: r2(Math.max(0, busy - target - bench)),
+      foreignCpuSeconds: r2(Math.max(0, processTime - target - bench)),
     };
   }
+}
+
+/** Share of the box's CPU busy over `ms` (0..100). */
+export async function boxBusyPct(ms: number): Promise<number> {
+  const a = boxCpu();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = boxCpu();
+  const total = b.total - a.total;
+  return total > 0 ? ((b.busy - a.busy) / total) * 100 : NaN;
+}
+
+/**
+ * Other people's jobs share this box. Before a run (nothing of ours busy), wait until the box is mostly idle,
+ * at most maxWaitS; returns the last busy share seen and how long we waited.
+ */
+export async function waitForQuietBox(maxBusyPct: number, maxWaitS: number, say: (s: string) => void): Promise<{ busyPct: number; waitedS: number }> {
+  const t0 = Date.now();
+  let busy = await boxBusyPct(1000);
+  let told = false;
+  while (busy > maxBusyPct && Date.now() - t0 < maxWaitS * 1000) {
+    if (!told) say(`box is ${Math.round(busy)}% busy with other jobs; waiting up to ${maxWaitS} s for it to calm down`);
+    told = true;
+    busy = await boxBusyPct(2000);
+  }
+  return { busyPct: Math.round(busy), waitedS: Math.round((Date.now() - t0) / 1000) };
 }
