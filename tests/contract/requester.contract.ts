@@ -158,14 +158,16 @@ export function requesterContract(name: string, make: () => Promise<RequesterFix
 
       it('gives up with no_responders once the retries are spent', async () => {
         const outcomes: string[] = [];
+        const retries: string[] = [];
         const client = new RpcClient(fx.requester, {
           timeoutMs: 2_000,
           retries: 2,
-          observer: { observe: (_op, outcome) => { outcomes.push(outcome); } },
+          observer: { observe: (_op, outcome) => { outcomes.push(outcome); }, retried: (_op, code) => { retries.push(code); } },
         });
         const err = await rejection(client.call(subject('never'), {}));
         expect(err.code).toBe('no_responders');
         expect(outcomes).toEqual(['no_responders', 'no_responders', 'no_responders']);
+        expect(retries).toEqual(['no_responders', 'no_responders']);
       });
     });
   });

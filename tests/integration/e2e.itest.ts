@@ -277,5 +277,22 @@ describe('four processes: presence, relay, two edges', () => {
     }
     const [s1, s2] = await Promise.all([http1, http2].map(async (b) => (await fetch(`${b}/status`)).json()));
     expect(s1).toEqual(s2);
+    for (const base of [http1, http2]) {
+      const page = await fetch(`${base}/`);
+      expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(await page.text()).toMatch(/<html/i);
+      const openapi: any = await (await fetch(`${base}/openapi.json`)).json();
+      expect(openapi.openapi).toBe('3.1.0');
+      expect(await (await fetch(`${base}/docs`)).text()).toMatch(/swagger-ui/);
+      const notFound = await fetch(`${base}/room/QGIS/users`);
+      expect([notFound.status, await notFound.json()]).toEqual([404, { detail: 'Not Found' }]);
+      const wrongMethod = await fetch(`${base}/channels`, { method: 'POST' });
+      expect(wrongMethod.status).toBe(405);
+      expect(wrongMethod.headers.get('allow')).toMatch(/GET/);
+      const slash = await fetch(`${base}/channels/`, { redirect: 'manual' });
+      expect([slash.status, slash.headers.get('location')]).toEqual([307, '/channels']);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    }
   });
 });

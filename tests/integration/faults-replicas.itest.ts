@@ -13,6 +13,7 @@ import { silentLogger } from '@qchat/runtime';
 import { RedisHistoryStore } from '../../services/relay/src/store';
 import { is, ms, report, startStack, stillOpen, until, type Stack } from '../support/stack';
 import type { TestClient } from '../support/ws-client';
+import { scrape, value } from '../support/prometheus';
 
 const Q = 'QGIS';
 const G = 'Geotribu';
@@ -98,6 +99,9 @@ describe('fault: one of two presence and one of two relay processes killed under
     // Even the messages caught on the frozen relay were retried on the other one: nothing was refused.
     const refused = senders.reduce((n, c) => n + refusals(c), 0);
     expect(refused).toBe(0);
+    // ... and the edges counted those retries.
+    const retries = await Promise.all([0, 1].map(async (edge) => value(await scrape(`${stack.http(edge)}/metrics`), 'qchat_bus_request_retries_total', { subject: 'relay.publish' })));
+    expect(retries[0]! + retries[1]!).toBeGreaterThan(0);
 
     // Presence kept counting right through the kill: the churn's survivors are exactly who /status and /users show.
     await until(async () => {

@@ -13,6 +13,8 @@ type Reply<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; m
 export interface RpcObserver {
   /** `op` is the subject without its `qchat.<instance>.` prefix; outcome is `ok` or an error code. */
   observe(op: string, outcome: string, seconds: number): void;
+  /** Called before each retry of a retryable failure. */
+  retried?(op: string, code: string): void;
 }
 
 export interface CallOptions {
@@ -52,6 +54,7 @@ export class RpcClient {
         const e = err instanceof QChatError ? err : new QChatError('internal', String(err), { cause: err });
         outcome = e.code;
         if (!e.retryable || attempt >= retries) throw e;
+        this.defaults.observer?.retried?.(opName(subject), e.code);
         await sleep(50 * 2 ** attempt);
       } finally {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;

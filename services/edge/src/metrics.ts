@@ -56,7 +56,16 @@ export function createEdgeMetrics(registry: Registry) {
       registers: [registry],
     }),
   };
-  const observer: RpcObserver = { observe: (op, outcome, seconds) => m.requestDuration.observe({ subject: op, outcome }, seconds) };
-  return { ...m, observer };
+  const retries = new Counter({
+    name: 'qchat_bus_request_retries_total',
+    help: 'Internal requests retried after a retryable failure (no responders, timeout, unavailable), by operation and code.',
+    labelNames: ['subject', 'code'] as const,
+    registers: [registry],
+  });
+  const observer: RpcObserver = {
+    observe: (op, outcome, seconds) => m.requestDuration.observe({ subject: op, outcome }, seconds),
+    retried: (op, code) => retries.inc({ subject: op, code }),
+  };
+  return { ...m, retries, observer };
 }
 export type EdgeMetrics = ReturnType<typeof createEdgeMetrics>;
