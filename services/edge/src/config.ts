@@ -24,7 +24,7 @@ export const edgeSpec = {
   WS_PERMESSAGE_DEFLATE: bool(false),
   /** Sustained inbound frames per second per socket, and the burst allowed above it. */
   RATE_LIMIT_PER_SECOND: int(20, { min: 1 }),
-  RATE_LIMIT_BURST: int(40, { min: 1 }),
+  RATE_LIMIT_BURST: int(100, { min: 1 }),
   /** Open sockets allowed per client address; 0 = no cap. */
   MAX_CONNECTIONS_PER_IP: int(0, { min: 0 }),
   MAX_HTTP_BODY_BYTES: int(1024 * 1024, { min: 1024 }),

@@ -11,7 +11,7 @@ export function createEdgeMetrics(registry: Registry) {
     }),
     framesReceived: new Counter({
       name: 'qchat_edge_frames_received_total',
-      help: 'Inbound client frames, by type and outcome (accepted, uncompliant, rate_limited, overloaded, refused).',
+      help: 'Inbound client frames, by type and outcome (accepted, uncompliant, rate_limited, refused).',
       labelNames: ['type', 'outcome'] as const,
       registers: [registry],
     }),

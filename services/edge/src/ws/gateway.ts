@@ -35,8 +35,9 @@ export interface GatewayDeps {
   log: Logger;
 }
 
-/** Inbound frames waiting for their turn on one socket before new ones are refused. */
-const MAX_QUEUED_FRAMES = 32;
+/** Inbound frames waiting for their turn on one socket before the edge stops reading it, and resumes. */
+const PAUSE_AT_QUEUED = 32;
+const RESUME_AT_QUEUED = 8;
 const STORED_ID = /"id":"([^"]+)"/;
 
 export function parseChannelPath(url: string | undefined): string | null {
@@ -169,18 +170,18 @@ export class Gateway {
       reply(this.ctx, session, 'Rate limit exceeded: too many messages, slow down');
       return;
     }
-    if (session.queued >= MAX_QUEUED_FRAMES) {
-      metrics.framesReceived.inc({ type: 'unknown', outcome: 'overloaded' });
-      reply(this.ctx, session, 'Too many messages waiting to be processed on this connection: wait for the previous ones, then retry');
-      return;
-    }
+
     // ws hands text frames over as one Buffer (binaryType 'nodebuffer'): decode it without copying.
     const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8');
-    session.queued++;
+    // Backpressure, not refusal: with too many frames waiting, stop reading this socket (TCP pushes back on the
+    // client) until the queue has drained; every frame still gets its outcome, in order.
+    if (++session.queued >= PAUSE_AT_QUEUED && !session.ws.isPaused) session.ws.pause();
     session.chain = session.chain
       .then(() => this.handle(session, text))
       .catch((err: unknown) => log.error({ err, conn: session.id }, 'frame handling failed'))
-      .finally(() => { session.queued--; });
+      .finally(() => {
+        if (--session.queued <= RESUME_AT_QUEUED && session.ws.isPaused) session.ws.resume();
+      });
   }
 
   private async handle(session: Session, text: string): Promise<void> {

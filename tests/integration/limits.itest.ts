@@ -1,0 +1,69 @@
+/** Per-socket limits on a real process: rate, backpressure, frame size, binary and invalid UTF-8 frames. */
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, startService, type ServiceProcess } from '../support/processes';
+import { connectClient, type TestClient } from '../support/ws-client';
+
+const is = (type: string, extra: (f: any) => boolean = () => true) => (f: any) => f?.type === type && extra(f);
+
+describe('per-socket limits', () => {
+  let limited: ServiceProcess;
+  let open: ServiceProcess;
+  const clients: TestClient[] = [];
+  const join = async (p: ServiceProcess) => {
+    const c = await connectClient(`ws://127.0.0.1:${p.port}/channel/QGIS/ws`);
+    clients.push(c);
+    await c.next(is('nb_users'));
+    return c;
+  };
+
+  beforeAll(async () => {
+    limited = await startService('all-in-one', { PORT: String(await freePort()), RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '3', WS_MAX_PAYLOAD_BYTES: '65536' });
+    open = await startService('all-in-one', { PORT: String(await freePort()), RATE_LIMIT_PER_SECOND: '10000', RATE_LIMIT_BURST: '10000' });
+  });
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.terminate().catch(() => undefined)));
+    expect(await limited.stop()).toBe(0);
+    expect(await open.stop()).toBe(0);
+  });
+
+  it('answers frames over the rate with uncompliant, one outcome per frame', async () => {
+    const c = await join(limited);
+    for (let i = 0; i < 5; i++) c.send({ type: 'text', author: 'rate_user', text: `m${i}` });
+    const outcomes = [];
+    for (let i = 0; i < 5; i++) outcomes.push(await c.next((f) => f.type === 'text' || f.type === 'uncompliant'));
+    expect(outcomes.filter(is('text')).map((f) => f.text)).toEqual(['m0', 'm1', 'm2']);
+    expect(outcomes.filter(is('uncompliant')).map((f) => f.reason)).toEqual(Array(2).fill('Rate limit exceeded: too many messages, slow down'));
+  });
+
+  it('handles a burst of 300 frames from one socket in order, refusing none (backpressure)', async () => {
+    const c = await join(open);
+    for (let i = 0; i < 300; i++) c.send({ type: 'text', author: 'burst_user', text: `b${i}` });
+    const texts = [];
+    for (let i = 0; i < 300; i++) texts.push((await c.next((f) => f.type === 'text' || f.type === 'uncompliant', 15_000)).text);
+    expect(texts).toEqual(Array.from({ length: 300 }, (_, i) => `b${i}`));
+  });
+
+  it('closes with 1009 above WS_MAX_PAYLOAD_BYTES, 1003 on a binary frame, 1007 on invalid UTF-8', async () => {
+    const big = await join(limited);
+    big.send({ type: 'text', author: 'big_user', text: 'x'.repeat(70_000) });
+    expect((await big.closed).code).toBe(1009);
+
+    const binary = await join(limited);
+    binary.ws.send(Buffer.from([1, 2, 3]), { binary: true });
+    expect((await binary.closed).code).toBe(1003);
+
+    const utf8 = await join(limited);
+    // A text frame whose payload is not UTF-8 (0xff), masked as a client must.
+    const mask = Buffer.from([1, 2, 3, 4]);
+    const payload = Buffer.from([0xff, 0xfe, 0x41]).map((b, i) => b ^ mask[i % 4]!);
+    (utf8.ws as unknown as { _socket: net.Socket })._socket.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, payload]));
+    expect((await utf8.closed).code).toBe(1007);
+
+    // The server is unharmed.
+    const after = await join(limited);
+    after.send({ type: 'text', author: 'after_user', text: 'still here' });
+    expect(await after.next(is('text', (f) => f.text === 'still here'))).toMatchObject({ author: 'after_user' });
+  });
+});
