@@ -7,6 +7,15 @@ export interface HistoryStoreHarness {
   close: () => Promise<void>;
 }
 
+/** Keeps `frame` in `channel` the way relay does: claim a fresh id, then commit it. */
+async function keep(s: HistoryStore, channel: string, frame: string, max: number): Promise<void> {
+  const id = randomUUID();
+  const owner = randomUUID();
+  await s.claim(id, 10_000, { owner });
+  const done = await s.commit(id, owner, { channel, frame, max, topic: `t:${channel}`, payload: Buffer.from(frame) }, 10_000);
+  expect(done.state).toBe('committed');
+}
+
 /** The HistoryStore contract, run against every adapter. */
 export function historyStoreContract(name: string, make: () => Promise<HistoryStoreHarness>): void {
   describe(`HistoryStore contract: ${name}`, () => {
@@ -23,20 +32,20 @@ export function historyStoreContract(name: string, make: () => Promise<HistorySt
 
     it('lists oldest first and keeps the newest max', async () => {
       const c = channel();
-      for (const f of ['1', '2', '3', '4', '5', '6']) await s.append(c, f, 5);
+      for (const f of ['1', '2', '3', '4', '5', '6']) await keep(s, c, f, 5);
       expect(await s.list(c)).toEqual(['2', '3', '4', '5', '6']);
     });
 
     it('keeps nothing when max is 0 (gischat kept everything: protocol.md D17)', async () => {
       const c = channel();
-      await s.append(c, 'x', 0);
+      await keep(s, c, 'x', 0);
       expect(await s.list(c)).toEqual([]);
     });
 
     it('keeps channels apart and returns [] for an empty channel', async () => {
       const a = channel();
       const b = channel();
-      await s.append(a, 'a', 5);
+      await keep(s, a, 'a', 5);
       expect(await s.list(b)).toEqual([]);
       expect(await s.list(a)).toEqual(['a']);
     });
@@ -44,15 +53,16 @@ export function historyStoreContract(name: string, make: () => Promise<HistorySt
     it('stores frames byte for byte (unicode, quotes, newlines escaped in JSON)', async () => {
       const c = channel();
       const frame = JSON.stringify({ type: 'text', text: 'é 😀 "q" \n' });
-      await s.append(c, frame, 5);
+      await keep(s, c, frame, 5);
       expect(await s.list(c)).toEqual([frame]);
     });
 
     it('claims a message id once: new, then pending, then done with the frame', async () => {
       const id = randomUUID();
-      expect(await s.claim(id, 10_000)).toEqual({ state: 'new' });
+      expect(await s.claim(id, 10_000, { owner: 'me' })).toEqual({ state: 'new' });
       expect(await s.claim(id, 10_000)).toEqual({ state: 'pending' });
-      await s.complete(id, '{"f":1}', 10_000);
+      const done = await s.commit(id, 'me', { channel: channel(), frame: '{"f":1}', max: 5, topic: 't', payload: Buffer.from('{"f":1}') }, 10_000);
+      expect(done.state).toBe('committed');
       expect(await s.claim(id, 10_000)).toEqual({ state: 'done', frame: '{"f":1}' });
     });
 

@@ -10,7 +10,7 @@ export class MemoryHistoryStore implements HistoryStore {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  async append(channel: string, frame: string, max: number): Promise<void> {
+  private append(channel: string, frame: string, max: number): void {
     if (max <= 0) return;
     const list = this.lists.get(channel) ?? [];
     list.push(frame);
@@ -35,13 +35,9 @@ export class MemoryHistoryStore implements HistoryStore {
   async commit(id: string, owner: string, accepted: Accepted, ttlMs: number): Promise<Committed> {
     const mark = this.mark(id);
     if (!mark || mark.frame !== null || mark.owner !== owner) return { state: 'lost', frame: mark?.frame ?? null };
-    await this.append(accepted.channel, accepted.frame, accepted.max);
-    await this.complete(id, accepted.frame, ttlMs);
+    this.append(accepted.channel, accepted.frame, accepted.max);
+    this.marks.set(id, { frame: accepted.frame, owner: null, at: this.now(), expires: this.now() + ttlMs });
     return { state: 'committed', published: false };
-  }
-
-  async complete(id: string, frame: string, ttlMs: number): Promise<void> {
-    this.marks.set(id, { frame, owner: null, at: this.now(), expires: this.now() + ttlMs });
   }
 
   async release(id: string, owner?: string): Promise<void> {

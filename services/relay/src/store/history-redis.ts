@@ -67,12 +67,6 @@ export class RedisHistoryStore implements HistoryStore {
     this.connection = watchConnection(redis);
   }
 
-  async append(channel: string, frame: string, max: number): Promise<void> {
-    if (max <= 0) return;
-    const key = this.keys.history(channel);
-    await this.redis.multi().lpush(key, frame).ltrim(key, 0, max - 1).exec();
-  }
-
   async list(channel: string): Promise<string[]> {
     const newestFirst = await this.redis.lrange(this.keys.history(channel), 0, -1);
     return newestFirst.reverse();
@@ -91,10 +85,6 @@ export class RedisHistoryStore implements HistoryStore {
     const [state, held] = (await this.run('qchatRelayCommit', keys, [owner, a.frame, a.max, ttlMs, a.topic, a.payload])) as [Committed['state'], string?];
     if (state === 'committed') return { state, published: true };
     return { state, frame: held == null || held.startsWith(PENDING) ? null : held };
-  }
-
-  async complete(id: string, frame: string, ttlMs: number): Promise<void> {
-    await this.redis.set(this.keys.published(id), frame, 'PX', ttlMs);
   }
 
   async release(id: string, owner?: string): Promise<void> {

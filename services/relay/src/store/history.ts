@@ -24,8 +24,6 @@ export interface Accepted {
 export type Committed = { state: 'committed'; published: boolean } | { state: 'lost'; frame: string | null };
 
 export interface HistoryStore {
-  /** Keeps `frame` as the newest of the channel, trimming to the newest `max` (0: nothing is kept). */
-  append(channel: string, frame: string, max: number): Promise<void>;
   /** Stored frames, oldest first. */
   list(channel: string): Promise<string[]>;
   /** Marks message `id` as in progress unless it was seen already (a retry): then says how far it got. */
@@ -36,8 +34,6 @@ export interface HistoryStore {
    * thus leaves either nothing or everything done, and a retry that took over can neither lose nor repeat it.
    */
   commit(id: string, owner: string, accepted: Accepted, ttlMs: number): Promise<Committed>;
-  /** Records the published frame of `id`, so retries answer with it instead of publishing again. */
-  complete(id: string, frame: string, ttlMs: number): Promise<void>;
   /** Forgets `id` (its processing failed), so a retry may try again; with `owner`, only while the claim is its own. */
   release(id: string, owner?: string): Promise<void>;
 }
