@@ -51,7 +51,7 @@ export function createHandlers(deps: HandlerDeps) {
     },
 
     /** A leave; with keepConnection (an inbound `exiter` naming the socket's own nickname) only the nickname goes. */
-    async leave(req: PresenceLeaveRequest & { keepConnection?: boolean }): Promise<PresenceLeaveReply> {
+    async leave(req: PresenceLeaveRequest): Promise<PresenceLeaveReply> {
       const left = await store.leave(req.channel, req.conn);
       let count = left.count;
       if (req.keepConnection) count = await store.join(req.channel, req.conn, req.edge);
