@@ -273,13 +273,7 @@ export async function edgeCounters(target: Target): Promise<Record<string, numbe
     ['rpcErrors', /^qchat_bus_request_duration_seconds_count\{[^}]*outcome="(?!ok")[^"]*"[^}]*\}\s+(\S+)/],
   ];
   const out: Record<string, number> = {};
-  for (const url of target.metricsUrls) {
-    let text = '';
-    try {
-      const r = await httpGet(url, 5000);
-      if (r.status !== 200) continue;
-      text = r.body;
-    } catch { continue; }
+  for (const text of await metricsTexts(target)) {
     for (const line of text.split('\n')) {
       for (const [k, re] of wanted) {
         const m = re.exec(line);
@@ -290,17 +284,23 @@ export async function edgeCounters(target: Target): Promise<Record<string, numbe
   return out;
 }
 
+/** The /metrics text of each of the target's processes that answers. */
+async function metricsTexts(target: Target): Promise<string[]> {
+  const texts: string[] = [];
+  for (const url of target.metricsUrls) {
+    try {
+      const r = await httpGet(url, 5000);
+      if (r.status === 200) texts.push(r.body);
+    } catch { /* a process that does not answer contributes nothing */ }
+  }
+  return texts;
+}
+
 /** Mean duration of each internal request kind at the edge(s), from the Prometheus histogram (ms). */
 export async function rpcMeans(target: Target): Promise<Record<string, number>> {
   const sums: Record<string, number> = {};
   const counts: Record<string, number> = {};
-  for (const url of target.metricsUrls) {
-    let text = '';
-    try {
-      const r = await httpGet(url, 5000);
-      if (r.status !== 200) continue;
-      text = r.body;
-    } catch { continue; }
+  for (const text of await metricsTexts(target)) {
     for (const line of text.split('\n')) {
       const m = /^qchat_bus_request_duration_seconds_(sum|count)\{[^}]*subject="([^"]+)"[^}]*outcome="ok"[^}]*\}\s+(\S+)/.exec(line)
         ?? /^qchat_bus_request_duration_seconds_(sum|count)\{[^}]*outcome="ok"[^}]*subject="([^"]+)"[^}]*\}\s+(\S+)/.exec(line);
