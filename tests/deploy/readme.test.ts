@@ -1,0 +1,37 @@
+/** The README stays true: every variable a service reads and every metric it exports is documented there. */
+import { readFileSync } from 'node:fs';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { edgeSpec } from '../../services/edge/src/config';
+import { createEdgeMetrics } from '../../services/edge/src/metrics';
+import { presenceSpec } from '../../services/presence/src/config';
+import { createPresenceMetrics } from '../../services/presence/src/metrics';
+import { relaySpec } from '../../services/relay/src/config';
+import { createRelayMetrics } from '../../services/relay/src/metrics';
+import { registerDependencyGauge } from '../../libs/runtime/src/metrics';
+
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+
+describe('README', () => {
+  it('documents every environment variable of every service', () => {
+    const names = new Set([...Object.keys(edgeSpec), ...Object.keys(presenceSpec), ...Object.keys(relaySpec)]);
+    expect(names.size).toBeGreaterThan(30);
+    expect([...names].filter((n) => !readme.includes(`\`${n}\``))).toEqual([]);
+  });
+
+  it('lists every qchat_ metric', async () => {
+    const registry = new Registry();
+    createEdgeMetrics(registry);
+    createPresenceMetrics(registry);
+    createRelayMetrics(registry);
+    registerDependencyGauge(registry, { broker: { ready: () => true }, requester: { ready: () => true } });
+    const names = (await registry.getMetricsAsJSON()).map((m) => m.name);
+    expect(names.length).toBeGreaterThan(15);
+    expect(names.filter((n) => !readme.includes(`\`${n}\``))).toEqual([]);
+  });
+
+  it('gives npm test as the test command and npm start as the way to run the stack', () => {
+    expect(readme).toMatch(/npm ci && npm start/);
+    expect(readme).toMatch(/^npm test\b/m);
+  });
+});
