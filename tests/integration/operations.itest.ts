@@ -129,11 +129,17 @@ describe('operations', () => {
       expect(await (await fetch(`http://127.0.0.1:${stay.port}/channel/QGIS/users`)).json()).toEqual(['drain_a', 'drain_b', 'watcher']);
     });
 
+    // A message sent just before the signal is still handled: the drain lets in-flight frames finish.
+    const lastWords = await member(drained, 'drain_c');
+    await watcher.next(is('newcomer', (f) => f.newcomer === 'drain_c'));
+    gone.push(lastWords);
+    for (let i = 0; i < 5; i++) lastWords.send({ type: 'text', author: 'drain_c', text: `last words ${i}` });
     const exit = drained.stop('SIGTERM');
     for (const c of gone) expect((await c.closed).code).toBe(1001);
     expect(await exit).toBe(0);
-    const exiters = [await watcher.next(is('exiter')), await watcher.next(is('exiter'))].map((f) => f.exiter).sort();
-    expect(exiters).toEqual(['drain_a', 'drain_b']);
+    for (let i = 0; i < 5; i++) await watcher.next(is('text', (f) => f.text === `last words ${i}`));
+    const exiters = [await watcher.next(is('exiter')), await watcher.next(is('exiter')), await watcher.next(is('exiter'))].map((f) => f.exiter).sort();
+    expect(exiters).toEqual(['drain_a', 'drain_b', 'drain_c']);
     await vi.waitFor(async () => {
       expect(await (await fetch(`http://127.0.0.1:${stay.port}/channel/QGIS/users`)).json()).toEqual(['watcher']);
       const status: any = await (await fetch(`http://127.0.0.1:${stay.port}/status`)).json();

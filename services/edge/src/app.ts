@@ -60,9 +60,11 @@ export function createEdge(deps: EdgeDeps) {
       server!.once('error', reject);
       server!.listen(config.PORT, config.HOST, () => { server!.off('error', reject); resolve(); });
     });
+    // In-flight HTTP requests may finish; idle keep-alive connections go at once, the rest after a grace period.
     closers.defer('http server', () => new Promise<void>((resolve) => {
       server!.close(() => resolve());
-      server!.closeAllConnections();
+      server!.closeIdleConnections();
+      setTimeout(() => server!.closeAllConnections(), Math.min(2_000, config.SHUTDOWN_TIMEOUT_MS / 4)).unref();
     }));
     closers.defer('heartbeat', startHeartbeat({ backend, hub, log, intervalMs: config.EDGE_HEARTBEAT_MS }));
     log.info({ port: port(), edge: config.EDGE_ID, channels: config.CHANNELS }, 'edge listening');

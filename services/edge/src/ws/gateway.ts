@@ -82,7 +82,10 @@ export class Gateway {
     this.keepalive.unref();
   }
 
-  /** Refuses new upgrades, closes every socket with 1001, and resolves when they are gone (or after timeoutMs). */
+  /**
+   * Refuses new upgrades, closes every socket with 1001, and resolves when they are gone and the frames they
+   * sent before have been handled (relay may still publish them to the other edges), or after timeoutMs.
+   */
   async drain(timeoutMs: number): Promise<void> {
     this.accepting = false;
     this.draining = true;
@@ -93,9 +96,10 @@ export class Gateway {
       s.ws.once('close', () => resolve());
     }));
     for (const s of sessions) s.ws.close(CLOSE.goingAway, 'server shutting down');
-    const timer = new Promise<void>((r) => setTimeout(r, timeoutMs).unref());
-    await Promise.race([Promise.all(gone), timer]);
+    const deadline = new Promise<void>((r) => setTimeout(r, timeoutMs).unref());
+    await Promise.race([Promise.all(gone), deadline]);
     for (const s of sessions) if (s.ws.readyState !== s.ws.CLOSED) s.ws.terminate();
+    await Promise.race([Promise.allSettled(sessions.map((s) => s.chain)), deadline]);
     this.wss.close();
   }
 
