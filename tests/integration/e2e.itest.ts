@@ -124,6 +124,16 @@ describe('four processes: presence, relay, two edges', () => {
       expect(status.channels.find((c: any) => c.name === OTHER).nb_connected_users).toBe(2);
     }
 
+    // A second nickname on the same socket replaces the first: the others see the first leave, then the second.
+    a.send({ type: 'newcomer', newcomer: 'jane_alias' });
+    expect(await b.next((f) => f.type === 'exiter' || f.type === 'newcomer')).toMatchObject({ type: 'exiter', exiter: 'jane_doe' });
+    expect(await b.next(is('newcomer'))).toMatchObject({ newcomer: 'jane_alias' });
+    expect(await (await fetch(`${http2}/channel/${encodeURIComponent(OTHER)}/users`)).json()).toEqual(['jane_alias']);
+    a.send({ type: 'newcomer', newcomer: 'jane_doe' });
+    expect(await b.next(is('exiter'))).toMatchObject({ exiter: 'jane_alias' });
+    expect(await b.next(is('newcomer'))).toMatchObject({ newcomer: 'jane_doe' });
+    await a.next(is('newcomer', (f) => f.newcomer === 'jane_doe'));
+
     // Leaving: exiter then nb_users to the others, and the nickname is free again.
     await a.close();
     expect(await b.next(is('exiter'))).toMatchObject({ exiter: 'jane_doe' });

@@ -45,6 +45,8 @@ export function createHandlers(deps: HandlerDeps) {
       if (result.status === 'taken') throw new QChatError('nickname_taken', reasons.nicknameTaken(req.nick, req.channel));
       if (result.status === 'ok') {
         const large = (await store.count(req.channel)) > deps.largeChannel;
+        // A socket that registers a second nickname gives up the first: the others see it leave.
+        if (result.replaced !== null && !large) await announce.exiter(req.channel, result.replaced);
         await announce.newcomer(req.channel, req.nick, large ? req.conn : undefined);
       }
       return { registered: true };
