@@ -1,8 +1,8 @@
 /** Per-socket limits on a real process: rate, backpressure, frame size, binary and invalid UTF-8 frames. */
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort, startService, type ServiceProcess } from '../support/processes';
-import { connectClient, type TestClient } from '../support/ws-client';
+import { connectClient, expectUpgradeRefused, type TestClient } from '../support/ws-client';
 
 const is = (type: string, extra: (f: any) => boolean = () => true) => (f: any) => f?.type === type && extra(f);
 
@@ -43,6 +43,27 @@ describe('per-socket limits', () => {
     const texts = [];
     for (let i = 0; i < 300; i++) texts.push((await c.next((f) => f.type === 'text' || f.type === 'uncompliant', 15_000)).text);
     expect(texts).toEqual(Array.from({ length: 300 }, (_, i) => `b${i}`));
+  });
+
+  it('caps sockets per client address, read from X-Forwarded-For behind TRUST_PROXY_HOPS proxies', async () => {
+    const capped = await startService('all-in-one', { PORT: String(await freePort()), MAX_CONNECTIONS_PER_IP: '2', TRUST_PROXY_HOPS: '1' });
+    const url = `ws://127.0.0.1:${capped.port}/channel/QGIS/ws`;
+    // What a proxy sends: the client's own claim first, then the address the proxy saw.
+    const from = (addr: string) => ({ headers: { 'X-Forwarded-For': `203.0.113.9, ${addr}` } });
+    try {
+      const a = [await connectClient(url, from('192.0.2.1')), await connectClient(url, from('192.0.2.1'))];
+      clients.push(...a);
+      expect(await expectUpgradeRefused(url, from('192.0.2.1'))).toBe(429);
+      const other = await connectClient(url, from('192.0.2.2'));
+      clients.push(other);
+      await a[0]!.close();
+      await vi.waitFor(async () => {
+        const again = await connectClient(url, from('192.0.2.1'));
+        clients.push(again);
+      });
+    } finally {
+      expect(await capped.stop()).toBe(0);
+    }
   });
 
   it('closes with 1009 above WS_MAX_PAYLOAD_BYTES, 1003 on a binary frame, 1007 on invalid UTF-8', async () => {

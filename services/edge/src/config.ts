@@ -27,6 +27,8 @@ export const edgeSpec = {
   RATE_LIMIT_BURST: int(100, { min: 1 }),
   /** Open sockets allowed per client address; 0 = no cap. */
   MAX_CONNECTIONS_PER_IP: int(0, { min: 0 }),
+  /** Proxies in front of the edge that append to X-Forwarded-For; the client address is read that many entries from the right. */
+  TRUST_PROXY_HOPS: int(0, { min: 0, max: 10 }),
   MAX_HTTP_BODY_BYTES: int(1024 * 1024, { min: 1024 }),
   QFIELD_PLUGIN_URL: str('https://github.com/geotribu/qchat/releases/latest'),
   /**

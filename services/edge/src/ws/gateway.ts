@@ -24,6 +24,7 @@ export interface GatewayConfig {
   RATE_LIMIT_PER_SECOND: number;
   RATE_LIMIT_BURST: number;
   MAX_CONNECTIONS_PER_IP: number;
+  TRUST_PROXY_HOPS: number;
   limits: Limits;
 }
 
@@ -39,6 +40,19 @@ export interface GatewayDeps {
 const PAUSE_AT_QUEUED = 32;
 const RESUME_AT_QUEUED = 8;
 const STORED_ID = /"id":"([^"]+)"/;
+
+/**
+ * The client's address: the socket's peer, or behind `trustedHops` proxies that each append the address they
+ * saw to X-Forwarded-For, the entry the outermost trusted proxy appended (entries further left are the
+ * client's own claims and cannot be trusted).
+ */
+export function clientAddress(req: IncomingMessage, trustedHops: number): string {
+  const peer = req.socket.remoteAddress ?? 'unknown';
+  if (trustedHops <= 0) return peer;
+  const header = req.headers['x-forwarded-for'];
+  const hops = (Array.isArray(header) ? header.join(',') : header ?? '').split(',').map((h) => h.trim()).filter((h) => h !== '');
+  return hops[hops.length - trustedHops] ?? hops[0] ?? peer;
+}
 
 export function parseChannelPath(url: string | undefined): string | null {
   const path = (url ?? '').split('?')[0] ?? '';
@@ -113,7 +127,7 @@ export class Gateway {
     const channel = parseChannelPath(req.url);
     if (channel === null) return refused(403, 'Forbidden', 'Not a channel WebSocket path.');
     if (!this.deps.config.CHANNELS.includes(channel)) return refused(403, 'Forbidden', `Channel '${channel}' does not exist.`);
-    const ip = req.socket.remoteAddress ?? 'unknown';
+    const ip = clientAddress(req, this.deps.config.TRUST_PROXY_HOPS);
     const cap = this.deps.config.MAX_CONNECTIONS_PER_IP;
     if (cap > 0 && (this.perIp.get(ip) ?? 0) >= cap) return refused(429, 'Too Many Requests', 'Too many connections from this address.');
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, socket, channel, ip));
