@@ -57,11 +57,6 @@ export class RedisBroker implements Broker {
     return this.pub.status === 'ready' && this.sub.status === 'ready';
   }
 
-  /** Topics this process listens to, for readiness and tests. */
-  subscribedTopics(): string[] {
-    return [...this.topics.keys()];
-  }
-
   async close(): Promise<void> {
     this.topics.clear();
     this.sub.disconnect();

@@ -1,6 +1,6 @@
 /** Variables every service reads: the bus, the instance, lifecycle, and the gischat limits (protocol.md §1). */
 import type { Limits } from '@qchat/protocol';
-import { int, list, oneOf, optionalUrl, str, type FieldParser } from './config';
+import { int, list, oneOf, optionalUrl, type FieldParser } from './config';
 
 function instanceId(): FieldParser<string> {
   return (raw, name) => {
@@ -70,4 +70,3 @@ export function limitsFrom(c: LimitsConfig): Limits {
   });
 }
 
-export { str };

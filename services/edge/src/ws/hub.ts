@@ -3,10 +3,9 @@
  * A broker message is a route plus frame bytes serialised once upstream; the hub sends those same bytes to
  * every selected socket, and each socket gets at most one (corked) write per event-loop turn.
  */
-import { decodeEnvelope, type Route } from '@qchat/protocol';
+import { CLOSE, decodeEnvelope, type Route } from '@qchat/protocol';
 import type { Broker, Unsubscribe } from '@qchat/bus';
 import type { Logger } from 'pino';
-import { CLOSE } from '@qchat/protocol';
 import type { EdgeMetrics } from '../metrics';
 import type { Session } from './session';
 
