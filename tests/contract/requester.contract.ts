@@ -95,6 +95,34 @@ export function requesterContract(name: string, make: () => Promise<RequesterFix
       expect(err.code).toBe('no_responders');
     });
 
+    it('carries requests and replies far above a NATS server\'s default 1 MiB max_payload, byte for byte', async () => {
+      // Varied bytes, so a part put back at the wrong offset cannot go unnoticed.
+      const body = Buffer.alloc(5 * 1024 * 1024 + 17);
+      for (let i = 0; i < body.length; i++) body[i] = (i * 7919 + (i >> 13)) & 0xff;
+      const server = fx.other ?? fx.requester;
+      await server.serve(subject('big'), 'q', async (data) => {
+        expect(Buffer.compare(Buffer.from(data), body)).toBe(0);
+        return Buffer.concat([body, body]); // a reply twice as large
+      });
+      const reply = await fx.requester.request(subject('big'), body, 10_000);
+      expect(reply.length).toBe(body.length * 2);
+      expect(Buffer.compare(Buffer.from(reply).subarray(body.length), body)).toBe(0);
+      // Small messages still travel whole after a big one.
+      await server.serve(subject('small'), 'q', async (data) => enc(`ok:${dec(data)}`));
+      expect(dec(await fx.requester.request(subject('small'), enc('x'), 2_000))).toBe('ok:x');
+    });
+
+    it('answers a big request whose responder fails with the failure, not a timeout', async () => {
+      await fx.requester.serve(subject('bigfail'), 'q', async () => {
+        throw new QChatError('uncompliant', 'too much');
+      });
+      const started = Date.now();
+      const err = await rejection(fx.requester.request(subject('bigfail'), Buffer.alloc(3 * 1024 * 1024, 1), 5_000));
+      expect(err.code).toBe('uncompliant');
+      expect(err.message).toBe('too much');
+      expect(Date.now() - started).toBeLessThan(4_000);
+    });
+
     it('reports ready while open', () => {
       expect(fx.requester.ready()).toBe(true);
     });

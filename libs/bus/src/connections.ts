@@ -74,7 +74,7 @@ export async function connectNats(url: string, log: Logger, name: string): Promi
     pingInterval: 5_000,
     maxPingOut: 2,
   });
-  const requester = new NatsRequester(nc);
+  const requester = new NatsRequester(nc, log);
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === Events.Disconnect) {

@@ -30,6 +30,11 @@ export class MemoryRequester implements Requester {
     });
     try {
       return await Promise.race([Promise.any(answers), timeout]);
+    } catch (err) {
+      // A responder that throws is answered with its failure, as the NATS adapter does with an error header.
+      const first: unknown = err instanceof AggregateError ? err.errors[0] : err;
+      if (first instanceof QChatError) throw first;
+      throw new QChatError('unavailable', `request on ${subject} failed: ${(first as Error)?.message ?? first}`, { cause: first });
     } finally {
       clearTimeout(timer);
     }
