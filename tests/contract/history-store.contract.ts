@@ -12,7 +12,7 @@ async function keep(s: HistoryStore, channel: string, frame: string, max: number
   const id = randomUUID();
   const owner = randomUUID();
   await s.claim(id, 10_000, { owner });
-  const done = await s.commit(id, owner, { channel, frame, max, topic: `t:${channel}`, payload: Buffer.from(frame) }, 10_000);
+  const done = await s.commit(id, owner, { channel, frame, result: frame, max, topic: `t:${channel}`, payload: Buffer.from(frame) }, 10_000);
   expect(done.state).toBe('committed');
 }
 
@@ -61,7 +61,7 @@ export function historyStoreContract(name: string, make: () => Promise<HistorySt
       const id = randomUUID();
       expect(await s.claim(id, 10_000, { owner: 'me' })).toEqual({ state: 'new' });
       expect(await s.claim(id, 10_000)).toEqual({ state: 'pending' });
-      const done = await s.commit(id, 'me', { channel: channel(), frame: '{"f":1}', max: 5, topic: 't', payload: Buffer.from('{"f":1}') }, 10_000);
+      const done = await s.commit(id, 'me', { channel: channel(), frame: '{"f":1}', result: '{"f":1}', max: 5, topic: 't', payload: Buffer.from('{"f":1}') }, 10_000);
       expect(done.state).toBe('committed');
       expect(await s.claim(id, 10_000)).toEqual({ state: 'done', frame: '{"f":1}' });
     });

@@ -134,7 +134,7 @@ describe('fault: one of two presence and one of two relay processes killed under
       // The edge's own client: same timeout and retries as its relay.publish calls.
       const rpc = new RpcClient(requester, { timeoutMs: ms.REQUEST_TIMEOUT_MS, retries: 3 });
       const publish = (id: string, text: string) =>
-        rpc.call<unknown, RelayPublishReply>(subjects(instance).relayPublish, { channel: Q, id, body: { type: 'text', author: 'retrier', avatar: null, text }, source: 'ws' });
+        rpc.call<unknown, RelayPublishReply>(subjects(instance).relayPublish, { channel: Q, id, body: { type: 'text', author: 'retrier', avatar: null, text }, source: 'http' });
       const watcher = await stack.client(1, Q);
       const copies = (id: string) => watcher.frames.filter((f) => f.id === id).length;
 
@@ -142,18 +142,18 @@ describe('fault: one of two presence and one of two relay processes killed under
       const claimedOnly = randomUUID();
       await store.claim(claimedOnly, 60_000, { owner: 'killed-relay' });
       await new Promise((r) => setTimeout(r, ms.REQUEST_TIMEOUT_MS)); // the edge's first attempt timing out
-      const retried = JSON.parse((await publish(claimedOnly, 'claimed then killed')).frame);
+      const retried = JSON.parse((await publish(claimedOnly, 'claimed then killed')).frame ?? 'null');
       expect(retried).toMatchObject({ id: claimedOnly, text: 'claimed then killed' });
       await until(() => expect(copies(claimedOnly)).toBe(1), { since: Date.now(), timeoutMs: 2_000 });
       // The dead relay's commit, had it been slow rather than dead, loses to the retry: nothing is published twice.
-      const late = await store.commit(claimedOnly, 'killed-relay', { channel: Q, frame: '{}', max: 5, topic: keys(instance).topic(Q), payload: encodeEnvelope({ id: claimedOnly }, '{}') }, 60_000);
+      const late = await store.commit(claimedOnly, 'killed-relay', { channel: Q, frame: '{}', result: '{}', max: 5, topic: keys(instance).topic(Q), payload: encodeEnvelope({ id: claimedOnly }, '{}') }, 60_000);
       expect(late).toEqual({ state: 'lost', frame: JSON.stringify(retried) });
 
       // 2. Committed (stored and published), then the relay died before replying: the retry answers with that frame.
       const committed = randomUUID();
       const frame = JSON.stringify({ type: 'text', id: committed, timestamp: 1, author: 'retrier', avatar: null, text: 'committed then killed' });
       await store.claim(committed, 60_000, { owner: 'killed-relay' });
-      await store.commit(committed, 'killed-relay', { channel: Q, frame, max: 5, topic: keys(instance).topic(Q), payload: encodeEnvelope({ id: committed }, frame) }, 60_000);
+      await store.commit(committed, 'killed-relay', { channel: Q, frame, result: frame, max: 5, topic: keys(instance).topic(Q), payload: encodeEnvelope({ id: committed }, frame) }, 60_000);
       expect((await publish(committed, 'committed then killed')).frame).toBe(frame);
 
       await watcher.expectNone((f) => copies(f.id) > 1, 300);

@@ -9,7 +9,11 @@ export interface RelayPublishRequest {
   /** 'ws' for a socket frame, 'http' for PUT /channel/{channel}/text. */
   source: 'ws' | 'http';
 }
-export interface RelayPublishReply { frame: string }
+/**
+ * The stamped frame for 'http' (PUT answers with it); null for 'ws', whose sender sees the broadcast echo: a big
+ * image or layer is not carried back for nothing.
+ */
+export interface RelayPublishReply { frame: string | null }
 
 export interface RelayHistoryRequest { channel: string }
 export interface RelayHistoryReply { frames: string[] }

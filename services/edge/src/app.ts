@@ -48,7 +48,7 @@ export function createEdge(deps: EdgeDeps) {
     },
     relay: {
       history: async (channel) => (await backend.history(channel)).frames,
-      publishText: async (channel: string, body: TextBody) => (await backend.publish(channel, randomUUID(), body, 'http')).frame,
+      publishText: async (channel: string, body: TextBody) => (await backend.publish(channel, randomUUID(), body, 'http')).frame ?? '',
     },
   });
 

@@ -19,6 +19,13 @@ export interface PublishDeps {
   log: Logger;
 }
 
+/** Stand-in result of a committed socket message (a JSON object, as the store requires of results). */
+const NO_FRAME = '{}';
+
+function resultOf(req: RelayPublishRequest, stored: string): string | null {
+  return req.source === 'http' && stored !== NO_FRAME ? stored : null;
+}
+
 /** Cheat codes are broadcast but never replayed; likes are private and never stored (protocol.md §3.6, §6 D12). */
 function storable(body: ChatBody): boolean {
   if (body.type === 'like') return false;
@@ -49,7 +56,7 @@ export function createPublishHandler(deps: PublishDeps) {
     const claim = await claimOrUnavailable(deps, req.id, owner);
     if (claim.state === 'done') {
       deps.metrics.processed.inc({ type, outcome: 'duplicate' });
-      return { frame: claim.frame };
+      return { frame: resultOf(req, claim.frame) };
     }
     if (claim.state === 'pending') throw new QChatError('unavailable', 'message is still being processed');
     const end = deps.metrics.duration.startTimer({ type });
@@ -60,17 +67,19 @@ export function createPublishHandler(deps: PublishDeps) {
       const payload = encodeEnvelope(route, frame);
       const topic = deps.keys.topic(req.channel);
       const max = storable(body) ? deps.config.MAX_STORED_MESSAGES : 0;
-      const done = await deps.store.commit(req.id, owner, { channel: req.channel, frame, max, topic, payload }, MARK_TTL_MS);
+      // Only PUT answers with the frame; a socket's sender gets the broadcast echo, so a big image is not kept twice.
+      const result = req.source === 'http' ? frame : NO_FRAME;
+      const done = await deps.store.commit(req.id, owner, { channel: req.channel, frame, result, max, topic, payload }, MARK_TTL_MS);
       if (done.state === 'lost') {
         // A retry took this message over (this attempt had been given up): its outcome is the message's.
         if (done.frame === null) throw new QChatError('unavailable', 'message is being processed by a retry');
         deps.metrics.processed.inc({ type, outcome: 'duplicate' });
-        return { frame: done.frame };
+        return { frame: resultOf(req, done.frame) };
       }
       if (!done.published) await deps.broker.publish(topic, payload);
       deps.metrics.processed.inc({ type, outcome: 'published' });
       deps.metrics.publishedBytes.inc(payload.length);
-      return { frame };
+      return { frame: req.source === 'http' ? frame : null };
     } catch (err) {
       await deps.store.release(req.id, owner).catch(() => undefined);
       const uncompliant = err instanceof QChatError && err.code === 'uncompliant';

@@ -36,7 +36,7 @@ export class MemoryHistoryStore implements HistoryStore {
     const mark = this.mark(id);
     if (!mark || mark.frame !== null || mark.owner !== owner) return { state: 'lost', frame: mark?.frame ?? null };
     this.append(accepted.channel, accepted.frame, accepted.max);
-    this.marks.set(id, { frame: accepted.frame, owner: null, at: this.now(), expires: this.now() + ttlMs });
+    this.marks.set(id, { frame: accepted.result, owner: null, at: this.now(), expires: this.now() + ttlMs });
     return { state: 'committed', published: false };
   }
 

@@ -21,7 +21,7 @@ end
 redis.call('SET', KEYS[1], '${PENDING}' .. ARGV[1], 'PX', ARGV[2])
 return {'new'}`,
   },
-  /** KEYS mark, history; ARGV owner, frame, max, ttl, topic, payload */
+  /** KEYS mark, history; ARGV owner, frame, max, ttl, topic, payload, result */
   qchatRelayCommit: {
     keys: 2,
     lua: `
@@ -33,7 +33,7 @@ if max > 0 then
   redis.call('LTRIM', KEYS[2], 0, max - 1)
 end
 redis.call('PUBLISH', ARGV[5], ARGV[6])
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4])
+redis.call('SET', KEYS[1], ARGV[7], 'PX', ARGV[4])
 return {'committed'}`,
   },
   /** KEYS mark; ARGV the pending value to delete */
@@ -82,7 +82,7 @@ export class RedisHistoryStore implements HistoryStore {
 
   async commit(id: string, owner: string, a: Accepted, ttlMs: number): Promise<Committed> {
     const keys = [this.keys.published(id), this.keys.history(a.channel)];
-    const [state, held] = (await this.run('qchatRelayCommit', keys, [owner, a.frame, a.max, ttlMs, a.topic, a.payload])) as [Committed['state'], string?];
+    const [state, held] = (await this.run('qchatRelayCommit', keys, [owner, a.frame, a.max, ttlMs, a.topic, a.payload, a.result])) as [Committed['state'], string?];
     if (state === 'committed') return { state, published: true };
     return { state, frame: held == null || held.startsWith(PENDING) ? null : held };
   }

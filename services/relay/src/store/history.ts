@@ -1,4 +1,5 @@
 /** Per-channel history of client-ready frames, and idempotency marks for retried publish requests. */
+/** `frame` of 'done' is the `result` the first attempt committed. */
 export type Claim = { state: 'new' } | { state: 'pending' } | { state: 'done'; frame: string };
 
 export interface ClaimOptions {
@@ -12,6 +13,8 @@ export interface ClaimOptions {
 export interface Accepted {
   channel: string;
   frame: string;
+  /** What a retry of the same id is answered with (the frame, or a small stand-in when the caller never needs it). */
+  result: string;
   max: number;
   topic: string;
   payload: Buffer;
