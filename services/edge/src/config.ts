@@ -19,8 +19,14 @@ export const edgeSpec = {
   WS_PING_INTERVAL: int(20, { min: 1 }),
   WS_PING_TIMEOUT: int(10, { min: 1 }),
   WS_MAX_PAYLOAD_BYTES: int(16 * 1024 * 1024, { min: 1024 }),
-  /** A socket whose unsent data passes this is closed (4001): one slow client never slows the channel. */
+  /**
+   * Slow consumers (4001): a socket may hold this much unsent data freely; above it, it must keep draining (some
+   * bytes leaving every WS_STALL_TIMEOUT_MS), and it may never hold more than WS_MAX_UNSENT_BYTES
+   * (0: 8 × WS_MAX_PAYLOAD_BYTES, room for a history of the largest frames).
+   */
   WS_MAX_BUFFERED_BYTES: int(1024 * 1024, { min: 1024 }),
+  WS_STALL_TIMEOUT_MS: int(10_000, { min: 100 }),
+  WS_MAX_UNSENT_BYTES: int(0, { min: 0 }),
   WS_PERMESSAGE_DEFLATE: bool(false),
   /** Sustained inbound frames per second per socket, and the burst allowed above it. */
   RATE_LIMIT_PER_SECOND: int(20, { min: 1 }),
@@ -45,6 +51,7 @@ export function loadEdgeConfig(env: Record<string, string | undefined>) {
   return Object.freeze({
     ...c,
     EDGE_ID: c.EDGE_ID ?? `${hostname()}-${randomUUID().slice(0, 8)}`,
+    WS_MAX_UNSENT_BYTES: c.WS_MAX_UNSENT_BYTES || Math.max(8 * c.WS_MAX_PAYLOAD_BYTES, c.WS_MAX_BUFFERED_BYTES),
     limits: limitsFrom(c),
   });
 }

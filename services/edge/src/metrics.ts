@@ -28,7 +28,7 @@ export function createEdgeMetrics(registry: Registry) {
     }),
     slowConsumers: new Counter({
       name: 'qchat_edge_slow_consumer_closes_total',
-      help: 'Sockets closed because their unsent data passed WS_MAX_BUFFERED_BYTES.',
+      help: 'Sockets closed as slow consumers: over WS_MAX_BUFFERED_BYTES and draining nothing for WS_STALL_TIMEOUT_MS, or over WS_MAX_UNSENT_BYTES.',
       registers: [registry],
     }),
     closes: new Counter({

@@ -157,8 +157,7 @@ export class Gateway {
     }
     try {
       const joined = await backend.join(session.channel, session.id);
-      session.seen?.add(joined.frameId);
-      hub.send(session, Buffer.from(joined.frame), 'private');
+      hub.sendCount(session, joined.frameId, Buffer.from(joined.frame));
     } catch (err) {
       log.warn({ err, conn: session.id }, 'presence join failed; the next heartbeat re-announces this socket');
     }
@@ -236,6 +235,7 @@ export class Gateway {
     const interval = this.deps.config.WS_PING_INTERVAL * 1000;
     const timeout = this.deps.config.WS_PING_TIMEOUT * 1000;
     for (const session of this.deps.hub.sessions()) {
+      this.deps.hub.checkStalled(session);
       if (session.closed) continue;
       if (session.awaitingPongSince > 0) {
         if (now - session.awaitingPongSince > timeout) {

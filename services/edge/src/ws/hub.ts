@@ -20,13 +20,18 @@ interface ChannelEntry {
   recent: Set<string>;
   /** Coalescing of nb_users: the newest count waiting for the interval to end, and its timer. */
   countTimer?: NodeJS.Timeout;
-  countPending?: { route: Route; frame: Buffer };
+  countPending?: { route: Route; frame: Buffer; seq: number };
 }
 
 export interface HubDeps {
   broker: Broker;
   topic: (channel: string) => string;
+  /** Unsent data a socket may hold without draining any of it (see `keepsUp`). */
   maxBufferedBytes: number;
+  /** How long a socket over maxBufferedBytes may go without draining a byte before it is cut as a slow consumer. */
+  stallTimeoutMs: number;
+  /** Unsent data no socket may pass, draining or not: bounds what one socket can hold. */
+  maxUnsentBytes: number;
   /** nb_users updates to a channel's members go out at most once per this interval (0: every one). */
   nbUsersIntervalMs: number;
   metrics: EdgeMetrics;
@@ -40,6 +45,8 @@ export class Hub {
   /** Frames queued this turn by kind: counted once per flush, not once per socket (a hot path). */
   private readonly sent = { broadcast: 0, private: 0, replay: 0 };
   private readonly flush = () => this.writeAll();
+  /** Number of the latest broker message: tells a count that arrived before a joiner's own count from one after. */
+  private seq = 0;
 
   constructor(private readonly deps: HubDeps) {}
 
@@ -106,7 +113,7 @@ export class Hub {
   /** Sends a frame to one session (private reply, connect sequence). */
   send(session: Session, frame: Buffer, kind: 'private' | 'replay' | 'broadcast' = 'private'): void {
     if (session.closed) return;
-    if (session.ws.bufferedAmount + session.pendingBytes + frame.length > this.deps.maxBufferedBytes) {
+    if (!this.keepsUp(session, frame.length)) {
       this.closeSlow(session);
       return;
     }
@@ -123,6 +130,16 @@ export class Hub {
     }
   }
 
+  /**
+   * The joiner's own nb_users (from its join reply), sent first. The same frame's broadcast copy, and any count that
+   * reached this edge before it (older news), are then never sent to this session.
+   */
+  sendCount(session: Session, frameId: string, frame: Buffer): void {
+    session.countId = frameId;
+    session.countSeq = this.seq;
+    this.send(session, frame, 'private');
+  }
+
   /** Ends the connect sequence: frames that arrived meanwhile go out now, minus those already sent. */
   release(session: Session): void {
     const held = session.held ?? [];
@@ -130,7 +147,39 @@ export class Hub {
     session.replaying = false;
     session.held = null;
     session.seen = null;
-    for (const h of held) if (!seen?.has(h.id)) this.send(session, h.frame, 'broadcast');
+    for (const h of held) {
+      if (seen?.has(h.id) || (h.count && staleCount(session, h.id, h.seq))) continue;
+      this.send(session, h.frame, 'broadcast');
+    }
+  }
+
+  /**
+   * The slow-consumer rule: a socket is cut when it stops reading, not because a frame is big. Unsent data up to
+   * maxBufferedBytes is always fine; above it the socket must keep draining (some bytes leave for the network at
+   * least once per stallTimeoutMs), and it may never pass maxUnsentBytes. A phone receiving a history of five big
+   * photos over a slow link keeps draining and stays; a client that stopped reading drains nothing and is cut.
+   */
+  private keepsUp(session: Session, adding: number): boolean {
+    const buffered = session.ws.bufferedAmount;
+    const unsent = buffered + session.pendingBytes + adding;
+    if (unsent > this.deps.maxUnsentBytes) return false;
+    if (unsent <= this.deps.maxBufferedBytes) {
+      session.progressAt = 0;
+      return true;
+    }
+    const drained = session.written - buffered;
+    const now = Date.now();
+    if (session.progressAt === 0 || drained > session.drained) {
+      session.drained = drained;
+      session.progressAt = now;
+      return true;
+    }
+    return now - session.progressAt < this.deps.stallTimeoutMs;
+  }
+
+  /** Cuts the session when it has stopped draining (called by the keepalive sweep, so a quiet channel cuts it too). */
+  checkStalled(session: Session): void {
+    if (!session.closed && session.progressAt !== 0 && !this.keepsUp(session, 0)) this.closeSlow(session);
   }
 
   private deliver(channel: string, payload: Buffer): void {
@@ -142,11 +191,12 @@ export class Hub {
       return;
     }
     const { route, frame } = decoded;
+    const seq = ++this.seq;
     if (route.kind === 'nb_users' && this.deps.nbUsersIntervalMs > 0) {
-      this.coalesceCount(entry, route, frame);
+      this.coalesceCount(entry, route, frame, seq);
       return;
     }
-    this.fanOut(entry, route, frame);
+    this.fanOut(entry, route, frame, seq);
   }
 
   /**
@@ -154,18 +204,18 @@ export class Hub {
    * once; later ones within the interval collapse into the newest, sent when the interval ends. A joiner
    * still gets its own count first, from the join reply.
    */
-  private coalesceCount(entry: ChannelEntry, route: Route, frame: Buffer): void {
+  private coalesceCount(entry: ChannelEntry, route: Route, frame: Buffer, seq: number): void {
     if (entry.countTimer) {
-      entry.countPending = { route, frame };
+      entry.countPending = { route, frame, seq };
       return;
     }
-    this.fanOut(entry, route, frame);
+    this.fanOut(entry, route, frame, seq);
     const tick = () => {
       const pending = entry.countPending;
       entry.countPending = undefined;
       entry.countTimer = undefined;
       if (!pending || this.channels.get(entry.channel) !== entry) return;
-      this.fanOut(entry, pending.route, pending.frame);
+      this.fanOut(entry, pending.route, pending.frame, pending.seq);
       entry.countTimer = setTimeout(tick, this.deps.nbUsersIntervalMs);
       entry.countTimer.unref();
     };
@@ -173,15 +223,20 @@ export class Hub {
     entry.countTimer.unref();
   }
 
-  private fanOut(entry: ChannelEntry, route: Route, frame: Buffer): void {
+  private fanOut(entry: ChannelEntry, route: Route, frame: Buffer, seq: number): void {
     entry.recent.add(route.id);
     if (entry.recent.size > RECENT_IDS) entry.recent.delete(entry.recent.values().next().value!);
+    const count = route.kind === 'nb_users';
     let reached = 0;
     for (const session of entry.sessions) {
       if (!selects(route, session)) continue;
+      if (session.replaying) {
+        session.held?.push({ id: route.id, frame, count, seq });
+      } else {
+        if (count && staleCount(session, route.id, seq)) continue;
+        this.send(session, frame, 'broadcast');
+      }
       reached++;
-      if (session.replaying) session.held?.push({ id: route.id, frame });
-      else this.send(session, frame, 'broadcast');
     }
     this.deps.metrics.deliveries.inc(reached);
   }
@@ -201,11 +256,15 @@ export class Hub {
       session.pendingBytes = 0;
       if (session.closed || frames.length === 0) continue;
       if (frames.length === 1) {
+        session.written += frames[0]!.length;
         session.ws.send(frames[0]!, { binary: false });
         continue;
       }
       session.socket.cork();
-      for (const f of frames) session.ws.send(f, { binary: false });
+      for (const f of frames) {
+        session.written += f.length;
+        session.ws.send(f, { binary: false });
+      }
       session.socket.uncork();
     }
   }
@@ -216,10 +275,15 @@ export class Hub {
     session.pending = [];
     session.pendingBytes = 0;
     this.deps.metrics.slowConsumers.inc();
-    this.deps.log.warn({ conn: session.id, channel: session.channel }, 'slow consumer closed');
-    session.ws.close(CLOSE.slowConsumer, 'slow consumer: too much unsent data');
+    this.deps.log.warn({ conn: session.id, channel: session.channel, unsent: session.ws.bufferedAmount, stalledMs: session.progressAt ? Date.now() - session.progressAt : 0 }, 'slow consumer closed');
+    session.ws.close(CLOSE.slowConsumer, 'slow consumer: the client stopped reading');
     setTimeout(() => session.ws.terminate(), 1000).unref();
   }
+}
+
+/** A count the session must not get: the copy of its own first count, or one older than it. */
+function staleCount(session: Session, id: string, seq: number): boolean {
+  return id === session.countId || seq <= session.countSeq;
 }
 
 function selects(route: Route, session: Session): boolean {

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 
 /** A frame that arrived from the broker while the session was still receiving its connect sequence. */
-interface Held { id: string; frame: Buffer }
+interface Held { id: string; frame: Buffer; count: boolean; seq: number }
 
 /** One client socket in one chat channel. Kept small: thousands live at once. */
 export class Session {
@@ -18,6 +18,14 @@ export class Session {
   /** Frames waiting for this turn's write; written as one batch. */
   pending: Buffer[] = [];
   pendingBytes = 0;
+  /** Bytes handed to the socket so far; minus ws.bufferedAmount, what has left for the network. */
+  written = 0;
+  /** Slow-consumer rule (hub.keepsUp): what had drained when progress was last seen, and when (0: within budget). */
+  drained = 0;
+  progressAt = 0;
+  /** The joiner's own nb_users frame id, and the hub's broker sequence when it was sent: older counts are skipped. */
+  countId: string | null = null;
+  countSeq = 0;
   dirty = false;
   closed = false;
   /** Inbound frames are handled one after another, so a sender's messages keep their order. */
