@@ -3,6 +3,7 @@
  * plugin expects: `type`, `id`, `timestamp`, then every field of the type, optional ones as null.
  */
 import { randomUUID } from 'node:crypto';
+import { floatText, isRawJson, type RawJson } from './json-source';
 
 export const MESSAGE_TYPES = [
   'uncompliant', 'text', 'image', 'nb_users', 'newcomer', 'exiter', 'like',
@@ -24,7 +25,8 @@ interface WithCrs extends Authored { crs_wkt: string; crs_authid: string }
 export interface TextBody extends Authored { type: 'text'; text: string }
 export interface ImageBody extends Authored { type: 'image'; image_data: string }
 export interface LikeBody { type: 'like'; liker_author: string; liked_author: string; message: string }
-export interface GeojsonBody extends WithCrs { type: 'geojson'; layer_name: string; geojson: Record<string, unknown>; style: string | null }
+/** `geojson` is the layer's source text as the client sent it (numbers keep their form). */
+export interface GeojsonBody extends WithCrs { type: 'geojson'; layer_name: string; geojson: RawJson; style: string | null }
 export interface CrsBody extends WithCrs { type: 'crs' }
 export interface BboxBody extends WithCrs { type: 'bbox'; xmin: number; xmax: number; ymin: number; ymax: number }
 export interface PositionBody extends WithCrs { type: 'position'; x: number; y: number }
@@ -53,6 +55,24 @@ export function nowSeconds(): number {
 export function stamp<B extends { type: string }>(body: B, id: string, timestamp: number): Stamped<B> {
   const { type, ...rest } = body;
   return { type, id, timestamp, ...rest } as Stamped<B>;
+}
+
+/** Fields gischat declares as floats: always written with a fraction or exponent (`1` → `1.0`). */
+const FLOAT_FIELDS: ReadonlySet<string> = new Set(['xmin', 'xmax', 'ymin', 'ymax', 'x', 'y']);
+
+/**
+ * The client-ready JSON of a content message, in stamp() order: `type`, `id`, `timestamp`, then the body's fields.
+ * Raw members (a GeoJSON layer) are written exactly as received; bbox and position coordinates as floats.
+ */
+export function frameJson(body: ChatBody, id: string, timestamp: number): string {
+  const floats = body.type === 'bbox' || body.type === 'position';
+  const parts = [`"type":${JSON.stringify(body.type)}`, `"id":${JSON.stringify(id)}`, `"timestamp":${timestamp}`];
+  for (const [key, value] of Object.entries(body)) {
+    if (key === 'type' || value === undefined) continue;
+    const text = isRawJson(value) ? value.$json : floats && typeof value === 'number' && FLOAT_FIELDS.has(key) ? floatText(value) : JSON.stringify(value);
+    parts.push(`${JSON.stringify(key)}:${text}`);
+  }
+  return `{${parts.join(',')}}`;
 }
 
 function serverFrame<T extends MessageType, F extends object>(type: T, fields: F) {

@@ -1,4 +1,5 @@
 export * from './frames';
+export * from './json-source';
 export * from './envelope';
 export * from './subjects';
 export * from './rpc';

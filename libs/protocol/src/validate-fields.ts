@@ -3,6 +3,7 @@
  * error per field and returns a placeholder on failure, so a model reports every failing field at once.
  */
 import type { Limits } from './limits';
+import { memberSource, rawJson, type RawJson } from './json-source';
 import { fieldError, GISCHAT_NICKNAME_PATTERN, type FieldError, type Loc } from './validate-errors';
 
 const NICKNAME = /^[A-Za-z0-9_-]+$/;
@@ -12,7 +13,6 @@ const INT_STRING = /^\s*[+-]?\d+(?:\.0*)?\s*$/;
 const MAX_NUMERIC_STRING = 256;
 const HEX32 = /^[0-9a-fA-F]{32}$/;
 const MAX_UUID_STRING = 64;
-const EXPONENT = /\d[eE]/;
 
 /** True when s has more than max code points. Counts only when the UTF-16 length allows it, and stops early. */
 export function hasMoreCodePoints(s: string, max: number): boolean {
@@ -143,30 +143,22 @@ export class Fields {
     return parsed.uuid;
   }
 
-  /** Required GeoJSON object: a dict whose `features` is an array, within the serialised-size budget. */
-  geojson(key: string): Record<string, unknown> {
+  /**
+   * Required GeoJSON object: a dict whose `features` is an array, whose text is at most maxGeojsonBytes long. Kept
+   * as its source text (see json-source.ts), so every number reaches the other clients in the form it was sent.
+   */
+  geojson(key: string): RawJson {
+    const none = rawJson('{}');
     const v = this.get(key);
-    if (v === undefined) return this.miss(key, {});
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return this.bad(fieldError.dictType(this.loc(key), v), {});
+    if (v === undefined) return this.miss(key, none);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return this.bad(fieldError.dictType(this.loc(key), v), none);
     const obj = v as Record<string, unknown>;
     const features = Object.hasOwn(obj, 'features') ? obj.features : undefined;
-    if (features === undefined) return this.bad(fieldError.missing(this.loc(key, 'features'), obj), {});
-    if (!Array.isArray(features)) return this.bad(fieldError.listType(this.loc(key, 'features'), features), {});
-    if (!this.fitsBudget(obj)) return this.bad(fieldError.tooLarge(this.loc(key), obj, this.limits.maxGeojsonBytes), {});
-    return obj;
-  }
-
-  /**
-   * JSON.stringify(obj).length ≤ maxGeojsonBytes, without serialising when the source text proves it: re-serialising
-   * a parsed JSON subtree never lengthens strings, keys, literals or plain-notation numbers; only exponent-form
-   * numbers grow, at most 5.25× (`1e20` → `100000000000000000000`). Such a number always has a digit before its
-   * `e`/`E`, so a source without /\d[eE]/ is an upper bound as it is.
-   */
-  private fitsBudget(obj: Record<string, unknown>): boolean {
-    const max = this.limits.maxGeojsonBytes;
-    const src = this.source;
-    if (src !== undefined && (src.length * 6 <= max || (src.length <= max && !EXPONENT.test(src)))) return true;
-    return JSON.stringify(obj).length <= max;
+    if (features === undefined) return this.bad(fieldError.missing(this.loc(key, 'features'), obj), none);
+    if (!Array.isArray(features)) return this.bad(fieldError.listType(this.loc(key, 'features'), features), none);
+    const text = (this.source !== undefined && this.prefix.length === 0 ? memberSource(this.source, key) : undefined) ?? JSON.stringify(obj);
+    if (text.length > this.limits.maxGeojsonBytes) return this.bad(fieldError.tooLarge(this.loc(key), obj, this.limits.maxGeojsonBytes), none);
+    return rawJson(text);
   }
 
   private checkStr(key: string, v: unknown, max: number): string | null {

@@ -36,7 +36,7 @@ export function parseFrame(text: string, limits: Limits): FrameResult {
   const frame = model.build(f);
   if (f.errors.length > 0) return reject(model.name, f.errors);
   if (frame.type === 'geojson') {
-    const count = (frame.geojson.features as unknown[]).length;
+    const count = ((raw.geojson as { features: unknown[] }).features).length;
     if (count > limits.maxGeojsonFeatures) return { ok: false, reason: reasons.tooManyFeatures(count, limits.maxGeojsonFeatures) };
   }
   return { ok: true, frame };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CHEAT_CODES, QChatError, encodeEnvelope, nowSeconds, reasons, stamp, type ChatBody, type Keys, type RelayPublishReply, type RelayPublishRequest, type Route } from '@qchat/protocol';
+import { CHEAT_CODES, QChatError, encodeEnvelope, frameJson, nowSeconds, reasons, type ChatBody, type Keys, type RelayPublishReply, type RelayPublishRequest, type Route } from '@qchat/protocol';
 import type { Broker } from '@qchat/bus';
 import type { Logger } from 'pino';
 import type { RelayConfig } from '../config';
@@ -62,7 +62,7 @@ export function createPublishHandler(deps: PublishDeps) {
     const end = deps.metrics.duration.startTimer({ type });
     try {
       const body = await transform(req.body, deps);
-      const frame = JSON.stringify(stamp(body, req.id, nowSeconds()));
+      const frame = frameJson(body, req.id, nowSeconds());
       const route: Route = body.type === 'like' ? { id: req.id, to: body.liked_author } : { id: req.id };
       const payload = encodeEnvelope(route, frame);
       const topic = deps.keys.topic(req.channel);
