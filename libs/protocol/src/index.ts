@@ -5,4 +5,5 @@ export * from './subjects';
 export * from './rpc';
 export * from './errors';
 export * from './limits';
+export * from './budget';
 export * from './validate';

@@ -26,6 +26,8 @@ export const busSpec = {
   LOG_LEVEL: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'),
   SHUTDOWN_TIMEOUT_MS: int(10_000, { min: 100 }),
   REQUEST_TIMEOUT_MS: int(3_000, { min: 50 }),
+  /** Deadline of relay's work on one image (decode, resize, encode); the edge waits that much longer for an image. */
+  IMAGE_TIMEOUT_MS: int(10_000, { min: 100 }),
   /** Liveness TTL of an edge: its connections are reclaimed when it stays silent this long. */
   EDGE_TTL_MS: int(12_000, { min: 500 }),
 };

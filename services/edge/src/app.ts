@@ -27,7 +27,7 @@ export function createEdge(deps: EdgeDeps) {
   if (!deps.registry) registerDependencyGauge(registry, bus);
   const metrics = createEdgeMetrics(registry);
   const rpc = new RpcClient(bus.requester, { timeoutMs: config.REQUEST_TIMEOUT_MS, retries: 1, observer: metrics.observer });
-  const backend = createBackend(rpc, subjects(config.INSTANCE_ID), config.EDGE_ID);
+  const backend = createBackend(rpc, subjects(config.INSTANCE_ID), config.EDGE_ID, { requestMs: config.REQUEST_TIMEOUT_MS, imageMs: config.IMAGE_TIMEOUT_MS });
   const topic = keys(config.INSTANCE_ID).topic;
   const hub = new Hub({ broker: bus.broker, topic, maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES, stallTimeoutMs: config.WS_STALL_TIMEOUT_MS, maxUnsentBytes: config.WS_MAX_UNSENT_BYTES, nbUsersIntervalMs: config.NB_USERS_INTERVAL_MS, metrics, log });
   const gateway = new Gateway({ config, hub, backend, metrics, log });

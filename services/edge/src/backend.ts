@@ -4,12 +4,14 @@ import type {
   ChatBody, ConnState, PresenceCountsReply, PresenceEdgeDownReply, PresenceHeartbeatReply, PresenceJoinReply,
   PresenceLeaveReply, PresenceSyncReply, PresenceUsersReply, RelayHistoryReply, RelayPublishReply, Subjects,
 } from '@qchat/protocol';
+import { publishBudgetMs } from '@qchat/protocol';
 
-export function createBackend(rpc: RpcClient, subj: Subjects, edge: string) {
+export function createBackend(rpc: RpcClient, subj: Subjects, edge: string, timeouts: { requestMs: number; imageMs: number }) {
   return {
     publish: (channel: string, id: string, body: ChatBody, source: 'ws' | 'http') =>
-      rpc.call<unknown, RelayPublishReply>(subj.relayPublish, { channel, id, body, source }, { retries: 3 }),
-    history: (channel: string) => rpc.call<unknown, RelayHistoryReply>(subj.relayHistory, { channel }, { retries: 2 }),
+      rpc.call<unknown, RelayPublishReply>(subj.relayPublish, { channel, id, body, source }, { retries: 3, timeoutMs: publishBudgetMs(body, timeouts) }),
+    // A history of big photos or layers is tens of MB: give it time to travel.
+    history: (channel: string) => rpc.call<unknown, RelayHistoryReply>(subj.relayHistory, { channel }, { retries: 2, timeoutMs: 2 * timeouts.requestMs + 2_000 }),
     join: (channel: string, conn: string) => rpc.call<unknown, PresenceJoinReply>(subj.presenceJoin, { channel, conn, edge }, { retries: 2 }),
     register: (channel: string, conn: string, nick: string) =>
       rpc.call<unknown, unknown>(subj.presenceRegister, { channel, conn, edge, nick }, { retries: 2 }),

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CHEAT_CODES, QChatError, encodeEnvelope, frameJson, nowSeconds, reasons, type ChatBody, type Keys, type RelayPublishReply, type RelayPublishRequest, type Route } from '@qchat/protocol';
+import { CHEAT_CODES, QChatError, encodeEnvelope, frameJson, nowSeconds, publishBudgetMs, reasons, type ChatBody, type Keys, type RelayPublishReply, type RelayPublishRequest, type Route } from '@qchat/protocol';
 import type { Broker } from '@qchat/bus';
 import type { Logger } from 'pino';
 import type { RelayConfig } from '../config';
@@ -11,7 +11,7 @@ import { transformImage } from '../image';
 const MARK_TTL_MS = 60_000;
 
 export interface PublishDeps {
-  config: Pick<RelayConfig, 'CHANNELS' | 'MAX_STORED_MESSAGES' | 'REQUEST_TIMEOUT_MS' | 'limits'>;
+  config: Pick<RelayConfig, 'CHANNELS' | 'MAX_STORED_MESSAGES' | 'REQUEST_TIMEOUT_MS' | 'IMAGE_TIMEOUT_MS' | 'limits'>;
   store: HistoryStore;
   broker: Broker;
   keys: Keys;
@@ -34,7 +34,8 @@ function storable(body: ChatBody): boolean {
 
 async function transform(body: ChatBody, deps: PublishDeps): Promise<ChatBody> {
   if (body.type !== 'image') return body;
-  const result = await transformImage(body.image_data, deps.config.limits.maxImageSize);
+  const result = await withDeadline(transformImage(body.image_data, deps.config.limits.maxImageSize), deps.config.IMAGE_TIMEOUT_MS);
+  if (result === null) throw new QChatError('uncompliant', reasons.imageTooSlow(deps.config.IMAGE_TIMEOUT_MS));
   if (!result.ok) throw new QChatError('uncompliant', reasons.invalidImage);
   deps.metrics.imageBytes.inc({ direction: 'in' }, result.bytesIn);
   deps.metrics.imageBytes.inc({ direction: 'out' }, result.bytesOut);
@@ -53,7 +54,12 @@ export function createPublishHandler(deps: PublishDeps) {
       throw new QChatError('channel_not_found', `Channel '${req.channel}' not registered`);
     }
     const owner = randomUUID();
-    const claim = await claimOrUnavailable(deps, req.id, owner);
+    // The edge gives this attempt `budget` before retrying; a retry may take the message over only after that, and
+    // this attempt never commits after it (the edge may have answered its client meanwhile).
+    const budget = publishBudgetMs(req.body, { requestMs: deps.config.REQUEST_TIMEOUT_MS, imageMs: deps.config.IMAGE_TIMEOUT_MS });
+    // Measured from receipt, which the edge's clock started before (the body travelled): keep a margin.
+    const deadline = Date.now() + budget - deps.config.REQUEST_TIMEOUT_MS / 2;
+    const claim = await claimOrUnavailable(deps, req.id, owner, budget);
     if (claim.state === 'done') {
       deps.metrics.processed.inc({ type, outcome: 'duplicate' });
       return { frame: resultOf(req, claim.frame) };
@@ -67,6 +73,7 @@ export function createPublishHandler(deps: PublishDeps) {
       const payload = encodeEnvelope(route, frame);
       const topic = deps.keys.topic(req.channel);
       const max = storable(body) ? deps.config.MAX_STORED_MESSAGES : 0;
+      if (Date.now() > deadline) throw new QChatError('unavailable', 'message took longer than its budget; not published');
       // Only PUT answers with the frame; a socket's sender gets the broadcast echo, so a big image is not kept twice.
       const result = req.source === 'http' ? frame : NO_FRAME;
       const done = await deps.store.commit(req.id, owner, { channel: req.channel, frame, result, max, topic, payload }, MARK_TTL_MS);
@@ -92,10 +99,21 @@ export function createPublishHandler(deps: PublishDeps) {
   };
 }
 
-/** A store that cannot be reached is a retryable failure, not an internal one. */
-async function claimOrUnavailable(deps: PublishDeps, id: string, owner: string): Promise<Claim> {
+/** The work's result, or null once `ms` have passed (the work itself runs on; its result is then ignored). */
+async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), ms); });
   try {
-    return await deps.store.claim(id, MARK_TTL_MS, { owner, staleMs: deps.config.REQUEST_TIMEOUT_MS });
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A store that cannot be reached is a retryable failure, not an internal one. */
+async function claimOrUnavailable(deps: PublishDeps, id: string, owner: string, staleMs: number): Promise<Claim> {
+  try {
+    return await deps.store.claim(id, MARK_TTL_MS, { owner, staleMs });
   } catch (err) {
     if (err instanceof QChatError) throw err;
     throw new QChatError('unavailable', 'message store unavailable', { cause: err });
