@@ -112,7 +112,7 @@ export function connectClient(url: string, opts: { headers?: Record<string, stri
       waitFor: (predicate, timeoutMs = DEFAULT_TIMEOUT_MS) => wait(predicate, false, timeoutMs, 'waitFor'),
       expectNone: (predicate, ms) =>
         new Promise<void>((res, rej) => {
-          const fail = (f: any) => rej(new Error(`unexpected frame ${JSON.stringify(f)}; frames: ${show(frames)}`));
+          const fail = (f: any) => rej(new Error(`unexpected frame ${brief(f)}; frames: ${show(frames)}`));
           const early = frames.find((f, k) => !taken[k] && predicate(f));
           if (early !== undefined) return fail(early);
           const timer = setTimeout(() => {
@@ -170,8 +170,14 @@ export function expectUpgradeRefused(url: string, opts: { headers?: Record<strin
   });
 }
 
+/** A frame as text, long strings cut (a photo is megabytes of base64). */
+function brief(f: any): string {
+  const text = typeof f === 'string' ? f : JSON.stringify(f, (_k, v: unknown) => (typeof v === 'string' && v.length > 200 ? `${v.slice(0, 80)}…(${v.length} chars)` : v));
+  return text.length > 2_000 ? `${text.slice(0, 2_000)}…` : text;
+}
+
 function show(frames: any[]): string {
-  const last = frames.slice(-20).map((f) => (typeof f === 'string' ? f : JSON.stringify(f)));
+  const last = frames.slice(-20).map(brief);
   const text = `[${last.join(', ')}]`;
   const shown = text.length > 2_000 ? `${text.slice(0, 2_000)}…]` : text;
   return frames.length > 20 ? `(last 20 of ${frames.length}) ${shown}` : shown;
