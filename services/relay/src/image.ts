@@ -85,15 +85,17 @@ export async function encodePng(pixels: Buffer, width: number, height: number, c
   const raw = { width, height, channels: packed.channels };
   const fewColours = Math.max(256, (width * height) >> 3);
   const colours = countColours(packed.data, packed.channels, fewColours);
+  // Without toColourspace('b-w') sharp would write one grey channel back as three.
+  const space = packed.channels <= 2 ? 'b-w' : 'srgb';
   const truecolour = (adaptiveFiltering: boolean) =>
-    sharp(packed.data, { raw }).png({ compressionLevel: PNG_COMPRESSION_LEVEL, adaptiveFiltering }).toBuffer();
+    sharp(packed.data, { raw }).toColourspace(space).png({ compressionLevel: PNG_COMPRESSION_LEVEL, adaptiveFiltering }).toBuffer();
   const candidates: Array<Promise<Buffer | null>> = [truecolour(true)];
   if (colours <= fewColours) candidates.push(truecolour(false));
   if (colours <= 256) {
     const palette = sharp(packed.data, { raw })
-      // sharp picks the bit depth (1, 2, 4 or 8) from the palette size; libimagequant at quality 100 without
-      // dithering keeps every colour when there are no more than the palette holds (checked below anyway).
-      .png({ palette: true, colours: Math.max(2, colours), quality: 100, dither: 0, effort: 10, compressionLevel: 9 })
+      // libimagequant at quality 100 without dithering keeps every colour when the palette can hold them all
+      // (checked below anyway).
+      .png({ palette: true, colours: paletteSize(colours), quality: 100, dither: 0, effort: 10, compressionLevel: 9 })
       .toBuffer();
     candidates.push(palette.then(async (png) => ((await samePixels(png, packed.data, packed.channels)) ? png : null)));
   }
@@ -139,6 +141,14 @@ function countColours(data: Buffer, channels: Channels, limit: number): number {
     }
   }
   return seen.size;
+}
+
+/**
+ * Palette size to ask sharp for: it derives the PNG bit depth from it, correctly only for 2, 4, 16 and 256 entries
+ * (sharp 0.34 gives e.g. 100 colours 4 bits, which cannot hold them), so ask for the next of those.
+ */
+function paletteSize(colours: number): number {
+  return colours <= 2 ? 2 : colours <= 4 ? 4 : colours <= 16 ? 16 : 256;
 }
 
 /** Decodes a PNG and compares it with the expected 8-bit pixels (1–4 channels, grey/grey+alpha/RGB/RGBA). */
