@@ -1,6 +1,8 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { MAX_INPUT_PIXELS, decodeStrictBase64, fitInside, transformImage } from '../src/image';
+import { PILLOW_SETUP_COMMAND, pillowAvailable, pillowTransform } from '../../../bench/png/pillow';
+import { jpegBelowChars, pictureSet, rng } from '../../../tests/support/pictures';
+import { MAX_INPUT_PIXELS, decodeStrictBase64, encodePng, fitInside, transformImage } from '../src/image';
 
 const REASON = 'Invalid or oversized image data.';
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -160,5 +162,134 @@ describe('fitInside', () => {
     [100, 50, 100, 50],
   ])('%ix%i -> %ix%i', (w, h, ew, eh) => {
     expect(fitInside(w, h, 800)).toEqual({ width: ew, height: eh });
+  });
+});
+
+/** Raw pixels (channels as given) with `colours` distinct values drawn at random, or fully random when omitted. */
+function noise(width: number, height: number, channels: number, seed: number, colours?: number): Buffer {
+  const random = rng(seed);
+  const table = colours === undefined ? undefined : Array.from({ length: colours }, (_, i) => [i & 255, (i * 37) & 255, (i >> 8) * 90 + 7]);
+  const px = Buffer.alloc(width * height * channels);
+  for (let i = 0; i < width * height; i++) {
+    const colour = table ? table[Math.floor(random() * table.length)]! : [random() * 256, random() * 256, random() * 256];
+    for (let c = 0; c < Math.min(3, channels); c++) px[i * channels + c] = colour[c]!;
+    if (channels === 4) px[i * channels + 3] = 255;
+  }
+  return px;
+}
+
+async function rgbaOf(png: Buffer): Promise<Buffer> {
+  return sharp(png).toColourspace('srgb').ensureAlpha().raw().toBuffer();
+}
+
+async function rgbaOfRaw(px: Buffer, width: number, height: number, channels: 1 | 2 | 3 | 4): Promise<Buffer> {
+  return sharp(px, { raw: { width, height, channels } }).toColourspace('srgb').ensureAlpha().raw().toBuffer();
+}
+
+describe('encodePng (lossless, smallest of a few encodings)', () => {
+  it('drops an alpha channel that is opaque everywhere', async () => {
+    const px = noise(64, 48, 4, 1);
+    const png = await encodePng(px, 64, 48, 4);
+    expect((await sharp(png).metadata()).channels).toBe(3);
+    expect((await rgbaOf(png)).equals(px)).toBe(true);
+  });
+
+  it('keeps alpha when one pixel is translucent', async () => {
+    const px = noise(64, 48, 4, 2);
+    px[4 * 100 + 3] = 254;
+    const png = await encodePng(px, 64, 48, 4);
+    expect((await sharp(png).metadata()).channels).toBe(4);
+    expect((await rgbaOf(png)).equals(px)).toBe(true);
+  });
+
+  it('writes one grey channel when every pixel has R = G = B', async () => {
+    const px = noise(64, 48, 3, 3);
+    for (let i = 0; i < px.length; i += 3) px[i + 1] = px[i + 2] = px[i]!;
+    const png = await encodePng(px, 64, 48, 3);
+    expect((await sharp(png).metadata()).channels).toBe(1);
+    expect((await rgbaOf(png)).equals(await rgbaOfRaw(px, 64, 48, 3))).toBe(true);
+  });
+
+  it('writes a palette PNG for 256 colours, decoding to exactly the same pixels', async () => {
+    const px = noise(200, 150, 3, 4, 256);
+    const png = await encodePng(px, 200, 150, 3);
+    expect((await sharp(png).metadata()).isPalette).toBe(true);
+    expect((await rgbaOf(png)).equals(await rgbaOfRaw(px, 200, 150, 3))).toBe(true);
+  });
+
+  it.each([2, 3, 5, 17, 100])('writes a palette PNG for %i colours at a bit depth that holds them', async (n) => {
+    const px = noise(120, 90, 3, 40 + n, n);
+    const png = await encodePng(px, 120, 90, 3);
+    expect((await sharp(png).metadata()).isPalette).toBe(true);
+    expect((await rgbaOf(png)).equals(await rgbaOfRaw(px, 120, 90, 3))).toBe(true);
+  });
+
+  it('writes a palette PNG with transparency when alpha varies, losslessly', async () => {
+    const px = noise(100, 80, 4, 5, 100);
+    for (let i = 0; i < 100 * 80; i++) if (px[i * 4]! % 3 === 0) px[i * 4 + 3] = 128; // alpha follows the colour
+    const png = await encodePng(px, 100, 80, 4);
+    expect((await sharp(png).metadata()).isPalette).toBe(true);
+    expect((await rgbaOf(png)).equals(px)).toBe(true);
+  });
+
+  it('falls back to truecolour when the palette would not decode to the same pixels', async () => {
+    // The quantiser merges fully transparent pixels whatever their RGB; the check refuses that palette.
+    const px = noise(100, 80, 4, 5, 100);
+    for (let i = 0; i < 100 * 80; i += 7) px[i * 4 + 3] = 0;
+    const png = await encodePng(px, 100, 80, 4);
+    expect((await sharp(png).metadata()).isPalette).toBe(false);
+    expect((await rgbaOf(png)).equals(px)).toBe(true);
+  });
+
+  it('stays truecolour with 257 colours', async () => {
+    const px = noise(200, 150, 3, 6, 257);
+    const png = await encodePng(px, 200, 150, 3);
+    const meta = await sharp(png).metadata();
+    expect([meta.isPalette, meta.channels]).toEqual([false, 3]);
+    expect((await rgbaOf(png)).equals(await rgbaOfRaw(px, 200, 150, 3))).toBe(true);
+  });
+
+  it('shrinks a palette PNG with nearest neighbour, as Pillow does: no new colours, still a palette', async () => {
+    const px = noise(1600, 900, 3, 7, 6);
+    const input = await sharp(px, { raw: { width: 1600, height: 900, channels: 3 } }).png({ palette: true, colours: 8, dither: 0 }).toBuffer();
+    const result = await expectPng(input.toString('base64'), 800, 800, 450);
+    const out = Buffer.from(result.data, 'base64');
+    expect((await sharp(out).metadata()).isPalette).toBe(true);
+    const colours = (rgba: Buffer) => {
+      const seen = new Set<number>();
+      for (let i = 0; i < rgba.length; i += 4) seen.add(rgba.readUInt32BE(i));
+      return seen;
+    };
+    const inputColours = colours(await rgbaOf(input));
+    expect([...colours(await rgbaOf(out))].every((c) => inputColours.has(c))).toBe(true);
+  });
+});
+
+describe('PNG size against gischat (Pillow)', () => {
+  it('is no larger than Pillow\'s for every generated photo and screenshot', { timeout: 30_000 }, async () => {
+    if (!pillowAvailable()) throw new Error(`Pillow virtualenv missing: run \`${PILLOW_SETUP_COMMAND}\` (.ci/run does)`);
+    const pictures = await pictureSet('test');
+    expect(pictures.map((p) => p.kind)).toEqual(expect.arrayContaining(['photo', 'screenshot-ui', 'screenshot-map']));
+    const pillow = await pillowTransform(pictures.map((p) => p.bytes), 800);
+    const rows: string[] = [];
+    for (const [i, picture] of pictures.entries()) {
+      const ours = await transformImage(picture.bytes.toString('base64'), 800);
+      if (!ours.ok) throw new Error(`${picture.name}: ${ours.reason}`);
+      const theirs = pillow[i]!;
+      expect([ours.width, ours.height]).toEqual([theirs.width, theirs.height]);
+      rows.push(`${picture.name}: ours ${ours.bytesOut} B, Pillow ${theirs.png.length} B`);
+      expect(ours.bytesOut, rows.join('\n')).toBeLessThanOrEqual(theirs.png.length);
+    }
+  });
+});
+
+describe('test pictures', () => {
+  it('jpegBelowChars makes a photo JPEG whose base64 is just under the given length', { timeout: 20_000 }, async () => {
+    const made = await jpegBelowChars(400_000);
+    expect(made.base64.length).toBeLessThanOrEqual(400_000);
+    expect(made.base64.length).toBeGreaterThan(396_000);
+    expect(made.base64).toBe(made.bytes.toString('base64'));
+    const meta = await sharp(made.bytes).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', made.width, made.height]);
   });
 });
