@@ -8,18 +8,23 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DEFAULT_LIMITS } from '@qchat/protocol';
 import { freePort, startService, type ServiceProcess } from '../support/processes';
-import { photoBase64 } from '../support/photo';
+import { jpegBelowChars } from '../support/pictures';
 import { scrape, value } from '../support/prometheus';
 import { is, isRunning, startStack, type Stack } from '../support/stack';
 import { connectClient, type TestClient } from '../support/ws-client';
 
 const L = DEFAULT_LIMITS;
-const STALL_MS = 2_000;
+/** Long enough for a test client that is busy parsing other clients' 10 MB frames on a loaded 2-core box. */
+const STALL_MS = 5_000;
 const BIG_MS = 60_000;
 /** Settings every shape shares: a short stall timeout and a fast keepalive sweep (the stall check runs in it). */
 /** A channel per test, so no test sees another's history. */
 const CHANNELS = ['photo', 'limits', 'over', 'history', 'stall'];
 const ENV = { CHANNELS: CHANNELS.join(','), WS_STALL_TIMEOUT_MS: String(STALL_MS), WS_PING_INTERVAL: '1', WS_PING_TIMEOUT: '30', RATE_LIMIT_PER_SECOND: '1000', RATE_LIMIT_BURST: '1000', NB_USERS_INTERVAL_MS: '0' };
+
+/** One photo-like JPEG just under the image limit, made once for the whole file (it takes seconds). */
+let photoMade: Promise<string> | undefined;
+const photoBase64 = (maxChars: number) => (photoMade ??= jpegBelowChars(maxChars).then((p) => p.base64));
 
 interface Shape {
   name: string;

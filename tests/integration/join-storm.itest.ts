@@ -22,7 +22,7 @@ describe('join storms', () => {
     const port = await freePort();
     proc = await startService('all-in-one', {
       PORT: String(port),
-      CHANNELS: 'Storm,Large',
+      CHANNELS: 'Storm,Large,Pair',
       NB_USERS_INTERVAL_MS: '1000',
       LARGE_CHANNEL_MEMBERS: '3',
     });
@@ -51,6 +51,23 @@ describe('join storms', () => {
     expect(updates).toBeGreaterThan(0);
     expect(updates).toBeLessThanOrEqual(Math.ceil(seconds) + 1);
     expect(updates).toBeLessThan(30);
+  });
+
+  it('never sends a joiner the same nb_users twice, nor an older count after its own (gischat test_like order)', async () => {
+    // Within NB_USERS_INTERVAL_MS of another count change the joiner's own count is coalesced for the members:
+    // its broadcast copy (same id) must not reach the joiner again after its private first count.
+    const a = await join('Pair');
+    expect(await a.next()).toMatchObject({ type: 'nb_users', nb_users: 1 });
+    const b = await join('Pair');
+    const own = await b.next();
+    expect(own).toMatchObject({ type: 'nb_users', nb_users: 2 });
+    b.send({ type: 'newcomer', newcomer: 'pair_b' });
+    // The frame after the joiner's registration is its newcomer, as gischat's suite expects.
+    expect(await b.next()).toMatchObject({ type: 'newcomer', newcomer: 'pair_b' });
+    await a.waitFor(is('nb_users', (f) => f.nb_users === 2), 3_000);
+    await new Promise((r) => setTimeout(r, 1_200)); // past the interval: any coalesced copy would have gone out
+    const counts = b.frames.filter(is('nb_users'));
+    expect(counts.map((f) => f.id)).toEqual([own.id]);
   });
 
   it('stops broadcasting newcomer and exiter above LARGE_CHANNEL_MEMBERS, but answers the registering socket', async () => {
