@@ -90,5 +90,7 @@ export const reasons = {
   nicknameTaken: (nick: string, channel: string) => `User '${nick}' already registered in channel ${channel}`,
   tooManyFeatures: (n: number, max: number) => `Too many geojson features : ${n} vs max ${max} allowed`,
   invalidImage: 'Invalid or oversized image data.',
+  imageTooLarge: (why: string) => `Image too large to process: ${why}.`,
+  imageBusy: 'Too many images are being processed right now: please send yours again in a moment.',
   imageTooSlow: (ms: number) => `Image could not be processed within ${ms / 1000} s (IMAGE_TIMEOUT_MS): send a smaller picture.`,
 } as const;

@@ -7,6 +7,8 @@ import { createRelayMetrics } from './metrics';
 import { MemoryHistoryStore, RedisHistoryStore, type HistoryStore } from './store';
 import { createPublishHandler } from './handlers/publish';
 import { createHistoryHandler } from './handlers/history';
+import { ImageQueue } from './image-queue';
+import { configureImageDecoder } from './image';
 
 export interface RelayDeps {
   config: RelayConfig;
@@ -31,7 +33,9 @@ export function createRelay(deps: RelayDeps) {
   const readiness = () => busReadiness(bus, { 'not serving': serving });
 
   async function start(): Promise<void> {
-    const publish = createPublishHandler({ config, store, broker: bus.broker, keys: keys(config.INSTANCE_ID), metrics, log });
+    configureImageDecoder();
+    const images = new ImageQueue(config.IMAGE_CONCURRENCY, config.IMAGE_QUEUE_LENGTH);
+    const publish = createPublishHandler({ config, store, broker: bus.broker, keys: keys(config.INSTANCE_ID), metrics, log, images, decodeLimits: config.decodeLimits });
     const history = createHistoryHandler({ channels: config.CHANNELS, store });
     closers.defer('relay.publish', await serveRpc(bus.requester, subj.relayPublish, QUEUE.relay, publish, log));
     closers.defer('relay.history', await serveRpc(bus.requester, subj.relayHistory, QUEUE.relay, history, log));

@@ -5,8 +5,35 @@ export type ImageResult =
   | { ok: true; data: string; width: number; height: number; bytesIn: number; bytesOut: number }
   | { ok: false; reason: string };
 
-/** Same ceiling as Pillow's decompression-bomb error (2 × 89,478,485 pixels), checked on the header before decoding. */
+/** Same ceiling as Pillow's decompression-bomb error (2 × 89,478,485 pixels): libvips' own check, a backstop. */
 export const MAX_INPUT_PIXELS = 178_956_970;
+
+/**
+ * What an image may cost before a byte of it is decoded, read from its header (sharp's metadata() parses headers
+ * only). A 48-megapixel phone photo passes; a 10000×10000 GIF of 90 KB (400 MB once decoded), a 13000×13000
+ * WebP canvas, or a file announcing thousands of frames does not. GIF decoders hold a whole frame, so GIFs get
+ * a smaller budget than formats libvips decodes in strips or shrinks while loading (JPEG, WebP).
+ */
+export interface DecodeLimits {
+  /** Largest width × height of a still picture. */
+  maxPixels: number;
+  /** Largest width × height of a GIF. */
+  maxGifPixels: number;
+  /** Most frames (pages) a file may announce; only the first is ever decoded. */
+  maxFrames: number;
+}
+
+export const DEFAULT_DECODE_LIMITS: Readonly<DecodeLimits> = Object.freeze({ maxPixels: 50_000_000, maxGifPixels: 16_000_000, maxFrames: 1_000 });
+
+/** Why a header was refused, or null when the image may be decoded. */
+export function headerProblem(meta: { format?: string; width?: number; height?: number; pages?: number }, limits: DecodeLimits): string | null {
+  const pixels = (meta.width ?? 0) * (meta.height ?? 0);
+  if (pixels <= 0) return 'no size in header';
+  const max = meta.format === 'gif' ? limits.maxGifPixels : limits.maxPixels;
+  if (pixels > max) return `${meta.width}×${meta.height} is over ${max} pixels`;
+  if ((meta.pages ?? 1) > limits.maxFrames) return `${meta.pages} frames, over ${limits.maxFrames}`;
+  return null;
+}
 
 /**
  * Raster formats accepted as input. SVG is refused on purpose: gischat (Pillow) never read it, and rasterising
@@ -42,7 +69,7 @@ export function fitInside(width: number, height: number, maxSize: number): { wid
  * Pillow (gischat) does, so they keep their colours and stay palette images. EXIF orientation is deliberately not
  * applied (gischat parity). Never throws: any failure gives { ok: false, reason: 'Invalid or oversized image data.' }.
  */
-export async function transformImage(base64: string, maxSize: number): Promise<ImageResult> {
+export async function transformImage(base64: string, maxSize: number, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): Promise<ImageResult> {
   const input = decodeStrictBase64(base64);
   if (input === null || input.length === 0) return invalid();
   try {
@@ -50,6 +77,8 @@ export async function transformImage(base64: string, maxSize: number): Promise<I
     const image = sharp(input, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', animated: false });
     const meta = await image.metadata();
     if (!ACCEPTED_FORMATS.has(meta.format)) return invalid();
+    const problem = headerProblem(meta, limits);
+    if (problem !== null) return { ok: false, reason: reasons.imageTooLarge(problem) };
     const size = fitInside(meta.width, meta.height, maxSize);
     if (size.width !== meta.width || size.height !== meta.height) {
       image.resize({ width: size.width, height: size.height, fit: 'fill', kernel: meta.isPalette ? 'nearest' : 'lanczos3' });
@@ -63,6 +92,11 @@ export async function transformImage(base64: string, maxSize: number): Promise<I
     // Decoder errors are the client's bad data, not our fault: the caller answers `uncompliant` and counts it.
     return invalid();
   }
+}
+
+/** libvips keeps recently decoded images in a cache; every image here is new, so it only holds memory. */
+export function configureImageDecoder(): void {
+  sharp.cache(false);
 }
 
 type Channels = 1 | 2 | 3 | 4;

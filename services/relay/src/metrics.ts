@@ -20,6 +20,16 @@ export function createRelayMetrics(registry: Registry) {
       help: 'Bytes of client frames published to chat channel topics.',
       registers: [registry],
     }),
+    imagesRefused: (() => {
+      const c = new Counter({
+        name: 'qchat_relay_images_refused_total',
+        help: 'Images answered uncompliant without being published: invalid data, too_large (header over the decode limits), busy (queue full), late (past IMAGE_TIMEOUT_MS).',
+        labelNames: ['reason'] as const,
+        registers: [registry],
+      });
+      for (const reason of ['invalid', 'too_large', 'busy', 'late']) c.inc({ reason }, 0);
+      return c;
+    })(),
     imageBytes: new Counter({
       name: 'qchat_relay_image_bytes_total',
       help: 'Decoded image bytes received (direction=in) and PNG bytes produced (direction=out).',

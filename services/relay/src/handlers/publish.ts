@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import type { RelayConfig } from '../config';
 import type { RelayMetrics } from '../metrics';
 import type { Claim, HistoryStore } from '../store';
-import { transformImage } from '../image';
+import { transformImage, type DecodeLimits } from '../image';
+import type { ImageQueue } from '../image-queue';
 
 /** How long a message id is remembered, so a retried request is answered without publishing twice. */
 const MARK_TTL_MS = 60_000;
@@ -14,6 +15,9 @@ export interface PublishDeps {
   config: Pick<RelayConfig, 'CHANNELS' | 'MAX_STORED_MESSAGES' | 'REQUEST_TIMEOUT_MS' | 'IMAGE_TIMEOUT_MS' | 'limits'>;
   store: HistoryStore;
   broker: Broker;
+  /** Bounds image work: concurrency, queue length, deadline (see image-queue.ts). */
+  images: ImageQueue;
+  decodeLimits: DecodeLimits;
   keys: Keys;
   metrics: RelayMetrics;
   log: Logger;
@@ -34,9 +38,17 @@ function storable(body: ChatBody): boolean {
 
 async function transform(body: ChatBody, deps: PublishDeps): Promise<ChatBody> {
   if (body.type !== 'image') return body;
-  const result = await withDeadline(transformImage(body.image_data, deps.config.limits.maxImageSize), deps.config.IMAGE_TIMEOUT_MS);
-  if (result === null) throw new QChatError('uncompliant', reasons.imageTooSlow(deps.config.IMAGE_TIMEOUT_MS));
-  if (!result.ok) throw new QChatError('uncompliant', reasons.invalidImage);
+  const { images, decodeLimits, config, metrics } = deps;
+  const outcome = await images.run(() => transformImage(body.image_data, config.limits.maxImageSize, decodeLimits), config.IMAGE_TIMEOUT_MS);
+  if (outcome.state !== 'done') {
+    metrics.imagesRefused.inc({ reason: outcome.state });
+    throw new QChatError('uncompliant', outcome.state === 'busy' ? reasons.imageBusy : reasons.imageTooSlow(config.IMAGE_TIMEOUT_MS));
+  }
+  const result = outcome.value;
+  if (!result.ok) {
+    metrics.imagesRefused.inc({ reason: result.reason === reasons.invalidImage ? 'invalid' : 'too_large' });
+    throw new QChatError('uncompliant', result.reason);
+  }
   deps.metrics.imageBytes.inc({ direction: 'in' }, result.bytesIn);
   deps.metrics.imageBytes.inc({ direction: 'out' }, result.bytesOut);
   return { ...body, image_data: result.data };
@@ -97,17 +109,6 @@ export function createPublishHandler(deps: PublishDeps) {
       end();
     }
   };
-}
-
-/** The work's result, or null once `ms` have passed (the work itself runs on; its result is then ignored). */
-async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), ms); });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** A store that cannot be reached is a retryable failure, not an internal one. */

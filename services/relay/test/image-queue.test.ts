@@ -1,0 +1,83 @@
+import zlib from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { ImageQueue } from '../src/image-queue';
+import { DEFAULT_DECODE_LIMITS, headerProblem, transformImage } from '../src/image';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A valid PNG announcing width × height, 1-bit grey, all black: a few KB that decode to width × height bytes. */
+export function pngBomb(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(body) >>> 0);
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 1; // bit depth
+  ihdr[9] = 0; // greyscale
+  const row = Math.ceil(width / 8) + 1;
+  const idat = zlib.deflateSync(Buffer.alloc(row * height), { level: 9 });
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
+}
+
+describe('ImageQueue', () => {
+  it('runs at most `concurrency` jobs at once, in arrival order', async () => {
+    const q = new ImageQueue(2, 10);
+    let running = 0;
+    let peak = 0;
+    const order: number[] = [];
+    const job = (i: number) => async () => {
+      running++;
+      peak = Math.max(peak, running);
+      order.push(i);
+      await sleep(20);
+      running--;
+      return i;
+    };
+    const results = await Promise.all([0, 1, 2, 3, 4].map((i) => q.run(job(i), 5_000)));
+    expect(results).toEqual([0, 1, 2, 3, 4].map((value) => ({ state: 'done', value })));
+    expect(peak).toBe(2);
+    expect(order).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('answers busy past the queue length, and late when the deadline passes waiting or running', async () => {
+    const q = new ImageQueue(1, 1);
+    const slow = q.run(() => sleep(200).then(() => 'slow'), 50); // runs, misses its deadline
+    const waiting = q.run(async () => 'waited', 100); // waits behind it past its own deadline
+    expect(await q.run(async () => 'x', 1_000)).toEqual({ state: 'busy' });
+    expect(await slow).toEqual({ state: 'late' });
+    expect(await waiting).toEqual({ state: 'late' });
+    // A late job keeps its slot until it really ends, so the cap stays true; then the queue serves again.
+    expect(q.load().running).toBe(1);
+    await sleep(200);
+    expect(await q.run(async () => 'after', 1_000)).toEqual({ state: 'done', value: 'after' });
+  });
+});
+
+describe('decode limits, checked on the header', () => {
+  it('refuses pictures, GIFs and animations over their budgets, and lets a 48 MP photo through', () => {
+    const L = DEFAULT_DECODE_LIMITS;
+    expect(headerProblem({ format: 'jpeg', width: 8000, height: 6000 }, L)).toBeNull();
+    expect(headerProblem({ format: 'png', width: 10_000, height: 10_000 }, L)).toMatch(/10000×10000 is over 50000000 pixels/);
+    expect(headerProblem({ format: 'gif', width: 5_000, height: 5_000 }, L)).toMatch(/over 16000000/);
+    expect(headerProblem({ format: 'webp', width: 100, height: 100, pages: 70_000 }, L)).toMatch(/70000 frames/);
+    expect(headerProblem({ format: 'webp' }, L)).toBe('no size in header');
+  });
+
+  it('refuses a 10000×10000 PNG bomb of a few KB without decoding it', async () => {
+    const bomb = pngBomb(10_000, 10_000);
+    expect(bomb.length).toBeLessThan(100_000);
+    const started = Date.now();
+    const result = await transformImage(bomb.toString('base64'), 800);
+    expect(result).toEqual({ ok: false, reason: 'Image too large to process: 10000×10000 is over 50000000 pixels.' });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    // The same file within the limits is decoded: the refusal came from the header, not from a broken file.
+    const fine = await transformImage(pngBomb(2_000, 1_000).toString('base64'), 800);
+    expect(fine).toMatchObject({ ok: true, width: 800, height: 400 });
+  });
+});
