@@ -46,7 +46,7 @@ export function tissotLayer(): { type: 'FeatureCollection'; name: string; featur
       features.push({
         type: 'Feature',
         properties: { id: features.length, lon, lat, radius_km: 500.0 },
-        geometry: { type: 'Polygon', coordinates: [geodesicCircle(lon, lat, 500, 72)] },
+        geometry: { type: 'Polygon', coordinates: [geodesicCircle(lon, lat, 500, 108)] },
       });
     }
   }
