@@ -53,7 +53,8 @@ interface Target {
 }
 
 const procs: ServiceProcess[] = [];
-const shapeProcs: { embedded: ServiceProcess[]; distributed: ServiceProcess[] } = { embedded: [], distributed: [] };
+type Named = { name: string; proc: ServiceProcess };
+const shapeProcs: { embedded: Named[]; distributed: Named[] } = { embedded: [], distributed: [] };
 const targets: Record<string, Target> = {};
 let photo: Buffer;
 
@@ -65,7 +66,7 @@ async function start(name: 'all-in-one' | 'edge' | 'presence' | 'relay', env: Re
   const port = await freePort();
   const p = await startService(name, { ...env, [name === 'edge' || name === 'all-in-one' ? 'PORT' : 'METRICS_PORT']: String(port) });
   procs.push(p);
-  shapeProcs[name === 'all-in-one' ? 'embedded' : 'distributed'].push(p);
+  shapeProcs[name === 'all-in-one' ? 'embedded' : 'distributed'].push({ name, proc: p });
   return port;
 }
 
@@ -573,7 +574,7 @@ describe.each(SHAPES)('gischat test_images.py on %s', (shape) => {
     expectSubdict({ type: 'nb_users', nb_users: 1 }, await receive(ws));
     ws.send({ type: 'image', author: `ws-tester-${base}`, avatar: 'cat', image_data: photo.toString('base64') });
     const data = await receive(ws, 15_000);
-    expect(data.type).toBe('image');
+    expect(data.type, JSON.stringify({ ...data, image_data: data.image_data && `${data.image_data.length} characters` })).toBe('image');
     expect(data.author).toBe(`ws-tester-${base}`);
     expect(data.avatar).toBe('cat');
     expect(data).toHaveProperty('image_data');
@@ -584,7 +585,9 @@ describe.each(SHAPES)('gischat test_images.py on %s', (shape) => {
 
   it('every process of the shape is still running', async () => {
     const mine = shape === 'embedded' ? shapeProcs.embedded : shapeProcs.distributed;
-    const exited = await Promise.all(mine.map((p) => Promise.race([p.exited.then((code) => `pid ${p.pid} exited with ${code}`), sleep(50).then(() => '')])));
+    const exited = await Promise.all(
+      mine.map(({ name, proc }) => Promise.race([proc.exited.then((code) => `${name} (pid ${proc.pid}) exited with ${code}`), sleep(50).then(() => '')])),
+    );
     expect(exited.filter(Boolean)).toEqual([]);
   });
 });
