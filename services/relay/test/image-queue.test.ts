@@ -1,29 +1,9 @@
-import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ImageQueue } from '../src/image-queue';
 import { DEFAULT_DECODE_LIMITS, headerProblem, transformImage } from '../src/image';
+import { gifBomb, pngBomb } from '../../../tests/support/bombs';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A valid PNG announcing width × height, 1-bit grey, all black: a few KB that decode to width × height bytes. */
-export function pngBomb(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(zlib.crc32(body) >>> 0);
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 1; // bit depth
-  ihdr[9] = 0; // greyscale
-  const row = Math.ceil(width / 8) + 1;
-  const idat = zlib.deflateSync(Buffer.alloc(row * height), { level: 9 });
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
-}
 
 describe('ImageQueue', () => {
   it('runs at most `concurrency` jobs at once, in arrival order', async () => {
@@ -79,5 +59,6 @@ describe('decode limits, checked on the header', () => {
     // The same file within the limits is decoded: the refusal came from the header, not from a broken file.
     const fine = await transformImage(pngBomb(2_000, 1_000).toString('base64'), 800);
     expect(fine).toMatchObject({ ok: true, width: 800, height: 400 });
+    expect(await transformImage(gifBomb(10_000, 10_000).toString('base64'), 800)).toEqual({ ok: false, reason: 'Image too large to process: 10000×10000 is over 16000000 pixels.' });
   });
 });
