@@ -37,6 +37,15 @@ describe('per-socket limits', () => {
     expect(outcomes.filter(is('uncompliant')).map((f) => f.reason)).toEqual(Array(2).fill('Rate limit exceeded: too many messages, slow down'));
   });
 
+  it('keeps a fast sender that reads its replies: rate-limit answers never make it a slow consumer', async () => {
+    const c = await join(limited);
+    // 12,000 frames over the rate: ~2 MB of uncompliant replies, more than WS_MAX_BUFFERED_BYTES, read as they come.
+    const n = 12_000;
+    for (let i = 0; i < n; i++) c.send({ type: 'text', author: 'flood_user', text: `f${i}` });
+    await vi.waitFor(() => expect(c.frames.filter(is('uncompliant')).length).toBeGreaterThanOrEqual(n - 10), { timeout: 30_000, interval: 200 });
+    expect(c.ws.readyState).toBe(c.ws.OPEN);
+  });
+
   it('handles a burst of 300 frames from one socket in order, refusing none (backpressure)', async () => {
     const c = await join(open);
     for (let i = 0; i < 300; i++) c.send({ type: 'text', author: 'burst_user', text: `b${i}` });

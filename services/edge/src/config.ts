@@ -22,7 +22,8 @@ export const edgeSpec = {
   /**
    * Slow consumers (4001): a socket may hold this much unsent data freely; above it, it must keep draining (some
    * bytes leaving every WS_STALL_TIMEOUT_MS), and it may never hold more than WS_MAX_UNSENT_BYTES
-   * (0: 8 × WS_MAX_PAYLOAD_BYTES, room for a history of the largest frames).
+   * (0: 8 × WS_MAX_PAYLOAD_BYTES and at least 64 MiB, room for a history of the largest frames). While a socket
+   * holds more than WS_MAX_BUFFERED_BYTES unsent, the edge stops reading it.
    */
   WS_MAX_BUFFERED_BYTES: int(1024 * 1024, { min: 1024 }),
   WS_STALL_TIMEOUT_MS: int(10_000, { min: 100 }),
@@ -51,7 +52,7 @@ export function loadEdgeConfig(env: Record<string, string | undefined>) {
   return Object.freeze({
     ...c,
     EDGE_ID: c.EDGE_ID ?? `${hostname()}-${randomUUID().slice(0, 8)}`,
-    WS_MAX_UNSENT_BYTES: c.WS_MAX_UNSENT_BYTES || Math.max(8 * c.WS_MAX_PAYLOAD_BYTES, c.WS_MAX_BUFFERED_BYTES),
+    WS_MAX_UNSENT_BYTES: c.WS_MAX_UNSENT_BYTES || Math.max(8 * c.WS_MAX_PAYLOAD_BYTES, 64 * 1024 * 1024, c.WS_MAX_BUFFERED_BYTES),
     limits: limitsFrom(c),
   });
 }

@@ -140,6 +140,7 @@ export class Gateway {
     metrics.connections.inc({ channel });
     ws.on('message', (data, isBinary) => this.onMessage(session, data, isBinary));
     ws.on('pong', () => { session.awaitingPongSince = 0; });
+    socket.on('drain', () => this.deps.hub.drained(session));
     ws.on('error', (err) => this.deps.log.debug({ err, conn: session.id }, 'socket error'));
     ws.once('close', (code) => this.onClose(session, code));
     session.chain = this.connect(session);
@@ -192,12 +193,18 @@ export class Gateway {
     const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8');
     // Backpressure, not refusal: with too many frames waiting, stop reading this socket (TCP pushes back on the
     // client) until the queue has drained; every frame still gets its outcome, in order.
-    if (++session.queued >= PAUSE_AT_QUEUED && !session.ws.isPaused) session.ws.pause();
+    if (++session.queued >= PAUSE_AT_QUEUED && !session.inboundFull) {
+      session.inboundFull = true;
+      session.updateReading();
+    }
     session.chain = session.chain
       .then(() => this.handle(session, text))
       .catch((err: unknown) => log.error({ err, conn: session.id }, 'frame handling failed'))
       .finally(() => {
-        if (--session.queued <= RESUME_AT_QUEUED && session.ws.isPaused) session.ws.resume();
+        if (--session.queued <= RESUME_AT_QUEUED && session.inboundFull) {
+          session.inboundFull = false;
+          session.updateReading();
+        }
       });
   }
 
@@ -238,7 +245,9 @@ export class Gateway {
       this.deps.hub.checkStalled(session);
       if (session.closed) continue;
       if (session.awaitingPongSince > 0) {
-        if (now - session.awaitingPongSince > timeout) {
+        // While we do not read the socket its pong waits unread: the stall rule judges it then, not the ping.
+        if (session.ws.isPaused) session.awaitingPongSince = now;
+        else if (now - session.awaitingPongSince > timeout) {
           session.closed = true;
           session.ws.close(CLOSE.internal, 'keepalive ping timeout');
           setTimeout(() => session.ws.terminate(), 1000).unref();

@@ -119,6 +119,10 @@ export class Hub {
     }
     session.pending.push(frame);
     session.pendingBytes += frame.length;
+    if (!session.outboundFull && session.pendingBytes + session.ws.bufferedAmount > this.deps.maxBufferedBytes) {
+      session.outboundFull = true;
+      session.updateReading();
+    }
     this.sent[kind]++;
     if (!session.dirty) {
       session.dirty = true;
@@ -175,6 +179,14 @@ export class Hub {
       return true;
     }
     return now - session.progressAt < this.deps.stallTimeoutMs;
+  }
+
+  /** The socket's write buffer emptied: read it again if unsent data was what paused it. */
+  drained(session: Session): void {
+    if (session.outboundFull && !session.closed && session.pendingBytes + session.ws.bufferedAmount <= this.deps.maxBufferedBytes) {
+      session.outboundFull = false;
+      session.updateReading();
+    }
   }
 
   /** Cuts the session when it has stopped draining (called by the keepalive sweep, so a quiet channel cuts it too). */
@@ -267,6 +279,7 @@ export class Hub {
       }
       session.socket.uncork();
     }
+    for (const session of batch) if (session.outboundFull) this.drained(session);
   }
 
   private closeSlow(session: Session): void {

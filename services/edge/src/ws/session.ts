@@ -28,6 +28,9 @@ export class Session {
   countSeq = 0;
   dirty = false;
   closed = false;
+  /** Reading is paused while inbound frames pile up (gateway) or unsent data does (hub): see `updateReading`. */
+  inboundFull = false;
+  outboundFull = false;
   /** Inbound frames are handled one after another, so a sender's messages keep their order. */
   chain: Promise<void> = Promise.resolve();
   queued = 0;
@@ -49,6 +52,16 @@ export class Session {
     this.tokens = burst;
     this.refilledAt = now;
     this.lastPingAt = now;
+  }
+
+  /**
+   * Reads the socket only while neither side is full: a client that sends faster than it is served, or than it
+   * reads its own replies (rate-limit answers included), is slowed by TCP instead of growing our buffers.
+   */
+  updateReading(): void {
+    const pause = this.inboundFull || this.outboundFull;
+    if (pause && !this.ws.isPaused) this.ws.pause();
+    else if (!pause && this.ws.isPaused) this.ws.resume();
   }
 
   /** Takes one token; false when the socket is over its rate. */
