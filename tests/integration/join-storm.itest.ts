@@ -22,7 +22,7 @@ describe('join storms', () => {
     const port = await freePort();
     proc = await startService('all-in-one', {
       PORT: String(port),
-      CHANNELS: 'Storm,Large,Pair',
+      CHANNELS: 'Storm,Large,Pair,Race',
       NB_USERS_INTERVAL_MS: '1000',
       LARGE_CHANNEL_MEMBERS: '3',
     });
@@ -68,6 +68,22 @@ describe('join storms', () => {
     await new Promise((r) => setTimeout(r, 1_200)); // past the interval: any coalesced copy would have gone out
     const counts = b.frames.filter(is('nb_users'));
     expect(counts.map((f) => f.id)).toEqual([own.id]);
+  });
+
+  it('never sends a joiner a replayed message again when its live copy races the history read', async () => {
+    // gischat's test_websocket_stored_message: a sender posts and leaves, a joiner connects at once.
+    for (let round = 0; round < 5; round++) {
+      const sender = await join('Race');
+      await sender.next(is('nb_users'));
+      for (let i = 0; i < 10; i++) sender.send({ type: 'text', author: 'racer', avatar: null, text: `r${round}-${i}` });
+      await sender.close();
+      const joiner = await join('Race');
+      await new Promise((r) => setTimeout(r, 700));
+      const ids = joiner.frames.filter(is('text')).map((f) => f.id);
+      expect(ids.length).toBeGreaterThan(0);
+      expect(new Set(ids).size, `duplicates in ${JSON.stringify(joiner.frames.map((f) => f.text ?? f.type))}`).toBe(ids.length);
+      await joiner.close();
+    }
   });
 
   it('stops broadcasting newcomer and exiter above LARGE_CHANNEL_MEMBERS, but answers the registering socket', async () => {

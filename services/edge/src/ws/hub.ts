@@ -11,6 +11,8 @@ import type { Session } from './session';
 
 const SUBSCRIBE_RETRY_MS = 1_000;
 const RECENT_IDS = 256;
+/** How long after its replay a session still skips live copies of replayed messages. */
+const REPLAY_DEDUP_MS = 5_000;
 
 interface ChannelEntry {
   channel: string;
@@ -150,7 +152,9 @@ export class Hub {
     const seen = session.seen;
     session.replaying = false;
     session.held = null;
-    session.seen = null;
+    // A replayed message's live copy can still be on its way (its publish raced the history read): keep the
+    // replayed ids a few seconds more, so it is skipped then too.
+    session.seenUntil = Date.now() + REPLAY_DEDUP_MS;
     for (const h of held) {
       if (seen?.has(h.id) || (h.count && staleCount(session, h.id, h.seq))) continue;
       this.send(session, h.frame, 'broadcast');
@@ -246,6 +250,7 @@ export class Hub {
         session.held?.push({ id: route.id, frame, count, seq });
       } else {
         if (count && staleCount(session, route.id, seq)) continue;
+        if (session.seen !== null && replayedLately(session, route.id)) continue;
         this.send(session, frame, 'broadcast');
       }
       reached++;
@@ -292,6 +297,15 @@ export class Hub {
     session.ws.close(CLOSE.slowConsumer, 'slow consumer: the client stopped reading');
     setTimeout(() => session.ws.terminate(), 1000).unref();
   }
+}
+
+/** True when the frame was sent in the session's replay moments ago; forgets the replayed ids once that is over. */
+function replayedLately(session: Session, id: string): boolean {
+  if (Date.now() > session.seenUntil) {
+    session.seen = null;
+    return false;
+  }
+  return session.seen?.has(id) ?? false;
 }
 
 /** A count the session must not get: the copy of its own first count, or one older than it. */

@@ -15,6 +15,8 @@ export class Session {
   held: Held[] | null = [];
   /** Ids already sent during the connect sequence, so the live copy of the same frame is skipped. */
   seen: Set<string> | null = new Set();
+  /** Until when `seen` still filters live frames after the replay (then it is dropped). */
+  seenUntil = 0;
   /** Frames waiting for this turn's write; written as one batch. */
   pending: Buffer[] = [];
   pendingBytes = 0;
