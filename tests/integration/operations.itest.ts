@@ -58,7 +58,7 @@ async function member(edge: ServiceProcess, nick: string): Promise<TestClient> {
   return c;
 }
 
-const metricsOf = (p: ServiceProcess) => scrape(`http://127.0.0.1:${p.port}/metrics`);
+const metricsOf = (p: ServiceProcess) => scrape(`http://127.0.0.1:${p.metricsPort}/metrics`);
 
 describe('operations', () => {
   it('exposes metrics on every service that move by the expected amounts', async () => {
