@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import sharp from 'sharp';
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { freePort, startService, type ServiceProcess } from '../support/processes';
@@ -235,6 +236,19 @@ describe('operations', () => {
     const s = await stack(1, { LOG_LEVEL: 'debug', LOG_CLIENT_ADDRESS: 'full' });
     const edge = s.edges[0]!;
     expect(await expectUpgradeRefused(`ws://127.0.0.1:${edge.port}/channel/Nowhere/ws`)).toBe(403);
+    // The refusal is an API error like any other: {"detail": …} JSON.
+    const refusal = await new Promise<{ type: string | undefined; body: string }>((resolve, reject) => {
+      const req = httpRequest({ port: edge.port, host: '127.0.0.1', path: '/channel/Nowhere/ws', headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (d) => { body += d; });
+        res.on('end', () => resolve({ type: res.headers['content-type'], body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(refusal.type).toBe('application/json');
+    expect(JSON.parse(refusal.body)).toEqual({ detail: "Channel 'Nowhere' does not exist." });
     const c = await member(edge, 'logged_nick');
     c.send('not json');
     await c.next(is('uncompliant'));

@@ -67,9 +67,10 @@ export function parseChannelPath(url: string | undefined): string | null {
   }
 }
 
-function refuse(socket: Duplex, status: number, text: string, body: string): void {
-  const payload = Buffer.from(body, 'utf8');
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${payload.length}\r\nConnection: close\r\n\r\n${body}`);
+/** Answers a refused upgrade with the API's error shape, `{"detail": …}` (clients only look at the status). */
+function refuse(socket: Duplex, status: number, text: string, detail: string): void {
+  const body = JSON.stringify({ detail });
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 export class Gateway {
