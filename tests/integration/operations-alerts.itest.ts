@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { freePort, repoRoot, startService, type ServiceProcess } from '../support/processes';
 import { parseMetrics, type Sample } from '../support/prometheus';
@@ -93,6 +93,7 @@ describe('alerting rules on a real run', () => {
       REQUEST_TIMEOUT_MS: '1000',
       READINESS_GRACE_MS: '500',
       NB_USERS_INTERVAL_MS: '0',
+      LOG_LEVEL: 'info',
     };
     const start = async (name: 'presence' | 'relay' | 'edge') => {
       const p = await startService(name, { ...env, [name === 'edge' ? 'PORT' : 'METRICS_PORT']: String(await freePort()) });
@@ -163,6 +164,18 @@ describe('alerting rules on a real run', () => {
     const total = (outcome: string, step: number) => presenceOps.filter((k) => k.includes(`outcome="${outcome}"`)).reduce((sum, k) => sum + (column(k)[step] ?? 0), 0);
     expect(total('unavailable', outageTo) - total('unavailable', outageFrom - 1), 'presence requests failed as unavailable').toBeGreaterThan(0);
     expect(total('internal', rec.steps - 1)).toBe(0);
+
+    // Logs: the outage once when it starts and once when it ends (with the count), no error per request.
+    const json = (p: ServiceProcess) => p.output.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
+    await vi.waitFor(() => expect(json(presence).filter((l) => /available again$/.test(l.msg))).toHaveLength(1), { timeout: 10_000 });
+    const started = json(presence).filter((l) => /unavailable: requests fail until it is back/.test(l.msg));
+    expect(started).toHaveLength(1);
+    expect(json(presence).find((l) => /available again$/.test(l.msg))!.failed).toBeGreaterThan(0);
+    for (const p of [presence, relay, edgeA]) {
+      expect(json(p).filter((l) => l.level >= 50).map((l) => l.msg), 'no error lines').toEqual([]);
+      expect(json(p).filter((l) => l.msg === 'backend call failed' || l.msg === 'request failed')).toEqual([]);
+    }
+    expect(json(edgeA).filter((l) => /^presence or relay unavailable/.test(l.msg)).length).toBeLessThanOrEqual(2);
 
     const at = (step: number) => `${step * STEP}s`;
     const tests = {

@@ -2,10 +2,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { QChatError, keys, subjects, type TextBody } from '@qchat/protocol';
 import { RpcClient, type Bus } from '@qchat/bus';
-import { Closers, PROTOCOL_VERSION, closeServer, createRegistry, graceReadiness, once, registerDependencyGauge, startOpsServer, type OpsRoute, type Registry } from '@qchat/runtime';
+import { Closers, OutageLog, PROTOCOL_VERSION, closeServer, createRegistry, graceReadiness, once, registerDependencyGauge, startOpsServer, type OpsRoute, type Registry } from '@qchat/runtime';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { createBackend } from './backend';
+import { watchBackend } from './backend-outage';
 import type { EdgeConfig } from './config';
 import { startHeartbeat } from './heartbeat';
 import { createHttpApp } from './http/app';
@@ -35,7 +36,8 @@ export function createEdge(deps: EdgeDeps) {
   if (!deps.registry) registerDependencyGauge(registry, bus);
   const metrics = createEdgeMetrics(registry, { channels: config.CHANNELS });
   const rpc = new RpcClient(bus.requester, { timeoutMs: config.REQUEST_TIMEOUT_MS, retries: 1, observer: metrics.observer });
-  const backend = createBackend(rpc, subjects(config.INSTANCE_ID), config.EDGE_ID);
+  // Calls failing because relay or presence cannot answer are logged once per outage, not once per message.
+  const backend = watchBackend(createBackend(rpc, subjects(config.INSTANCE_ID), config.EDGE_ID), new OutageLog(log, 'presence or relay'));
   const topic = keys(config.INSTANCE_ID).topic;
   const hub = new Hub({ broker: bus.broker, topic, maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES, nbUsersIntervalMs: config.NB_USERS_INTERVAL_MS, metrics, log });
   const gateway = new Gateway({ config, hub, backend, metrics, log });
