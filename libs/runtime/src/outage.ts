@@ -16,7 +16,7 @@ export class OutageLog {
     if (this.since !== 0) return;
     this.since = Date.now();
     const message = err instanceof Error ? err.message : String(err);
-    this.log.warn({ ...fields, err: { message } }, `${this.what} unavailable: requests fail until it is back (logged once)`);
+    this.log.warn({ ...fields, error: message }, `${this.what} unavailable: requests fail until it is back (logged once)`);
   }
 
   succeeded(): void {
