@@ -6,6 +6,7 @@
  *
  *   node scripts/build.mjs [--outdir dir]
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,15 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const external = Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })
   .filter((name) => !name.startsWith('@qchat/'))
   .flatMap((name) => [name, `${name}/*`]); // subpath imports too (e.g. swagger-ui-dist/absolute-path.js)
+
+/** The commit the bundles are built from, for qchat_build_info (empty without git: the image build has no .git). */
+function commit() {
+  try {
+    return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString('utf8').trim();
+  } catch {
+    return '';
+  }
+}
 
 const entryPoints = Object.fromEntries(SERVICES.map((name) => [name, join(root, 'services', name, 'src', 'main.ts')]));
 const missing = Object.values(entryPoints).filter((file) => !existsSync(file));
@@ -40,6 +50,7 @@ const result = await build({
   target: 'node20',
   sourcemap: true,
   external,
+  define: { __QCHAT_COMMIT__: JSON.stringify(commit()) },
   // Bundled ESM has no `require`; CommonJS code that calls it (even for externals) gets one from here.
   banner: { js: "import { createRequire as __qchatCreateRequire } from 'module'; const require = __qchatCreateRequire(import.meta.url);" },
   logLevel: 'warning',

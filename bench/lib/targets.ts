@@ -130,12 +130,13 @@ function qchatEnv(channels: string[], instance: string): Record<string, string> 
 
 export async function startAllInOne(channels: string[], opts: StartOptions = {}): Promise<Target> {
   const port = await freePort();
-  const p = await nodeTs('qchat-aio', 'services/all-in-one/src/main.ts', { ...qchatEnv(channels, `bench${process.pid}`), PORT: String(port) }, opts.inspect);
+  const metricsPort = await freePort();
+  const p = await nodeTs('qchat-aio', 'services/all-in-one/src/main.ts', { ...qchatEnv(channels, `bench${process.pid}`), PORT: String(port), METRICS_PORT: String(metricsPort) }, opts.inspect);
   return guarded([p], async () => {
     await waitUntil('qchat all-in-one', () => httpOk(`http://127.0.0.1:${port}/readyz`), 60_000, p.alive);
     return {
       name: 'qchat-aio', kind: 'qchat-aio', bases: [`ws://127.0.0.1:${port}`], rssPids: [p.pid], cpuPids: [p.pid],
-      logs: [{ name: 'all-in-one', path: p.log }], metricsUrls: [`http://127.0.0.1:${port}/metrics`], inspectPorts: inspectPorts([p]),
+      logs: [{ name: 'all-in-one', path: p.log }], metricsUrls: [`http://127.0.0.1:${metricsPort}/metrics`], inspectPorts: inspectPorts([p]),
       stop: () => stopProcs([p]),
     };
   });
@@ -170,9 +171,12 @@ export async function startStack(channels: string[], edges: 1 | 2, opts: StartOp
     await waitUntil('relay', () => httpOk(`http://127.0.0.1:${relayPort}/readyz`), 60_000, relay.alive);
     const edgeProcs: Proc[] = [];
     const ports: number[] = [];
+    const metricsPorts: number[] = [];
     for (let i = 0; i < edges; i++) {
       const port = await freePort();
-      const e = await nodeTs(`edge${i}`, 'services/edge/src/main.ts', { ...env, PORT: String(port), EDGE_ID: `bench-edge-${i}` }, opts.inspect);
+      const metricsPort = await freePort();
+      metricsPorts.push(metricsPort);
+      const e = await nodeTs(`edge${i}`, 'services/edge/src/main.ts', { ...env, PORT: String(port), METRICS_PORT: String(metricsPort), EDGE_ID: `bench-edge-${i}` }, opts.inspect);
       procs.push(e);
       edgeProcs.push(e);
       ports.push(port);
@@ -185,7 +189,7 @@ export async function startStack(channels: string[], edges: 1 | 2, opts: StartOp
       name, kind: name, bases: ports.map((p) => `ws://127.0.0.1:${p}`),
       rssPids: edgeProcs.map((e) => e.pid), cpuPids: procs.map((p) => p.pid),
       logs: procs.map((p) => ({ name: p.name, path: p.log })),
-      metricsUrls: ports.map((p) => `http://127.0.0.1:${p}/metrics`), inspectPorts: inspectPorts(edgeProcs),
+      metricsUrls: metricsPorts.map((p) => `http://127.0.0.1:${p}/metrics`), inspectPorts: inspectPorts(edgeProcs),
       stop: () => stopProcs(procs),
     };
   });

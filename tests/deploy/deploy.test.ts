@@ -43,10 +43,19 @@ function configOf(service: Service, env: Env): Record<string, unknown> {
   return Object.assign({}, ...SPECS[service].map((s) => loadConfig(s, env)));
 }
 
-/** The port serving /healthz, /readyz and /metrics. */
+/** The ops port: /healthz, /readyz and /metrics (every service; the edge's is off its public port). */
 function opsPort(service: Service, env: Env): number {
-  const c = configOf(service, env);
-  return Number(service === 'edge' || service === 'all-in-one' ? c.PORT : c.METRICS_PORT);
+  return Number(configOf(service, env).METRICS_PORT);
+}
+
+/** The public HTTP and WebSocket port of an edge. */
+function publicPort(env: Env): number {
+  return Number(configOf('edge', env).PORT);
+}
+
+/** Ports that answer /healthz and /readyz: the ops port, and an edge's public port too. */
+function probePorts(service: Service, env: Env): number[] {
+  return service === 'edge' || service === 'all-in-one' ? [publicPort(env), opsPort(service, env)] : [opsPort(service, env)];
 }
 
 function serviceOfCommand(args: unknown): Service | undefined {
@@ -157,9 +166,12 @@ function healthUrl(test: unknown): URL | undefined {
 
 const K8S_DIR = 'deploy/k8s';
 
-function k8sDocs(): { file: string; doc: Obj }[] {
+/** Examples (`*.example.yaml`) are documentation, never applied: the Secret is created once by the operator. */
+const isExample = (f: string) => f.endsWith('.example.yaml');
+
+function k8sDocs(opts: { examples?: boolean } = {}): { file: string; doc: Obj }[] {
   return readdirSync(join(ROOT, K8S_DIR))
-    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml' && (opts.examples || !isExample(f)))
     .sort()
     .flatMap((file) => loadYamlDocs(posix.join(K8S_DIR, file)).map((doc) => ({ file, doc })));
 }
@@ -288,7 +300,7 @@ describe('deploy files parse', () => {
     const docs = k8sDocs();
     expect(docs.length).toBeGreaterThan(0);
     const kustomization = loadYaml(`${K8S_DIR}/kustomization.yaml`);
-    const files = readdirSync(join(ROOT, K8S_DIR)).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort();
+    const files = readdirSync(join(ROOT, K8S_DIR)).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml' && !isExample(f)).sort();
     expect([...(kustomization.resources as string[])].sort()).toEqual(files);
     for (const { file, doc } of docs) {
       expect(doc.apiVersion, file).toBeTypeOf('string');
@@ -338,7 +350,7 @@ describe('docker-compose.yml', () => {
       const url = healthUrl(s.def.healthcheck?.test);
       expect(url, `${s.name} healthcheck`).toBeDefined();
       expect(url!.pathname, s.name).toBe('/readyz');
-      expect(Number(url!.port), `${s.name} healthcheck port`).toBe(opsPort(s.service, s.env));
+      expect(probePorts(s.service, s.env), `${s.name} healthcheck port`).toContain(Number(url!.port));
       expect(seconds(s.def.stop_grace_period ?? '10s'), `${s.name} stop_grace_period > SHUTDOWN_TIMEOUT_MS`)
         .toBeGreaterThan(Number(configOf(s.service, s.env).SHUTDOWN_TIMEOUT_MS) / 1000);
       for (const dep of ['redis', 'nats']) expect(s.def.depends_on?.[dep]?.condition, `${s.name} -> ${dep}`).toBe('service_healthy');
@@ -365,7 +377,7 @@ describe('docker-compose.yml', () => {
     expect(servers.map(([h]) => h).sort()).toEqual(edges.map((e) => e.name).sort());
     for (const [host, port] of servers) {
       const e = edges.find((s) => s.name === host)!;
-      expect(port, host).toBe(opsPort('edge', e.env));
+      expect(port, host).toBe(publicPort(e.env));
     }
     expect(conf).toContain(`proxy_pass http://${upstream![1]!}`);
     expect(conf).toMatch(/proxy_http_version\s+1\.1;/);
@@ -424,7 +436,7 @@ describe('deploy/Dockerfile', () => {
     expect(runtime.some((l) => /npm ci\b.*--omit=dev/.test(l))).toBe(true);
     expect(runtime).toContain('USER node');
     expect(runtime).toContain('ENV NODE_ENV=production');
-    expect(runtime.find((l) => l.startsWith('EXPOSE'))?.split(/\s+/).slice(1).sort()).toEqual(['8000', '9101', '9102']);
+    expect(runtime.find((l) => l.startsWith('EXPOSE'))?.split(/\s+/).slice(1).sort()).toEqual(['8000', '9100', '9101', '9102']);
     expect(runtime.some((l) => /^HEALTHCHECK .*\/healthz/.test(l))).toBe(true);
     expect(runtime.at(-1)).toBe('CMD ["node", "dist/edge.mjs"]');
   });
@@ -459,7 +471,8 @@ describe('deploy/Dockerfile', () => {
 
 describe('deploy/k8s', () => {
   const docs = k8sDocs();
-  const all = docs.map((d) => d.doc);
+  // The Secret the operator creates (secret.example.yaml shows it) is part of what the containers receive.
+  const all = k8sDocs({ examples: true }).map((d) => d.doc);
   const deployments = byKind(docs, 'Deployment');
   const kustomization = loadYaml(`${K8S_DIR}/kustomization.yaml`);
 
@@ -492,7 +505,9 @@ describe('deploy/k8s', () => {
       for (const k of Object.keys(x.env)) expect(known.has(k), `${x.service} gets ${k} from ${x.sources.get(k)}, unknown to its config`).toBe(true);
       expect(() => configOf(x.service, x.env), x.service).not.toThrow();
     }
-    for (const s of byKind(docs, 'Secret')) expect(Object.keys({ ...(s.data ?? {}), ...(s.stringData ?? {}) }).sort()).toEqual(['NATS_URL', 'REDIS_URL']);
+    const secrets = all.filter((d) => d.kind === 'Secret');
+    expect(secrets).toHaveLength(1);
+    for (const s of secrets) expect(Object.keys({ ...(s.data ?? {}), ...(s.stringData ?? {}) }).sort()).toEqual(['NATS_URL', 'REDIS_URL']);
     expect(new Set(containers.map((x) => configOf(x.service, x.env).INSTANCE_ID)).size).toBe(1);
   });
 
@@ -518,7 +533,7 @@ describe('deploy/k8s', () => {
       expect(x.c.readinessProbe?.httpGet?.path, `${name} readiness`).toBe('/readyz');
       for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
         const get = x.c[probe]?.httpGet;
-        if (get) expect(containerPortOf(x.c, get.port), `${name} ${probe} port`).toBe(port);
+        if (get) expect(probePorts(x.service, x.env), `${name} ${probe} port`).toContain(containerPortOf(x.c, get.port));
       }
       expect(((x.c.ports ?? []) as Obj[]).map((p) => Number(p.containerPort))).toContain(port);
       const ann = (x.d.spec.template.metadata.annotations ?? {}) as Obj;
@@ -549,7 +564,7 @@ describe('deploy/k8s', () => {
       const svc = services.find((s) => matches(s.spec.selector));
       expect(svc, `Service for ${String(x.d.metadata.name)}`).toBeDefined();
       const targets = (svc!.spec.ports as Obj[]).map((p) => containerPortOf(x.c, p.targetPort ?? p.port));
-      expect(targets).toContain(opsPort(x.service, x.env));
+      expect(targets).toContain(x.service === 'edge' ? publicPort(x.env) : opsPort(x.service, x.env));
       const pdb = byKind(docs, 'PodDisruptionBudget').find((p) => matches(p.spec.selector?.matchLabels));
       expect(pdb, `PodDisruptionBudget for ${String(x.d.metadata.name)}`).toBeDefined();
     }
@@ -615,3 +630,110 @@ describe('alerts and dashboard', () => {
   });
 });
 
+
+// ================================================================ safe defaults
+
+describe('hardening', () => {
+  const compose = composeFile();
+  const raw = parse(read(COMPOSE), { merge: true }) as Obj; // without interpolation: ${VAR:?...} stays visible
+
+  it('compose pins every image version, publishes only nginx on all interfaces, and sets no default password', () => {
+    for (const [name, def] of Object.entries(compose.services as Obj)) {
+      if (def.build) continue;
+      expect(String(def.image), `${name} image`).toMatch(/:v?\d+\.\d+\.\d+(-[a-z0-9]+)?$/);
+      for (const p of (def.ports ?? []) as string[]) {
+        if (name === 'proxy') continue;
+        expect(String(p), `${name} publishes ${String(p)}`).toMatch(/^127\.0\.0\.1:/);
+      }
+    }
+    const grafanaEnv = raw.services.grafana.environment as Obj;
+    expect(String(grafanaEnv.GF_SECURITY_ADMIN_PASSWORD)).toMatch(/^\$\{GRAFANA_ADMIN_PASSWORD:\?[^}]+\}$/);
+    const promArgs = (compose.services.prometheus.command as string[]).join(' ');
+    expect(promArgs).not.toMatch(/--web\.enable-admin-api|--web\.enable-lifecycle/);
+  });
+
+  it('compose gives every container resource limits and rotated logs', () => {
+    for (const [name, def] of Object.entries(compose.services as Obj)) {
+      expect(def.deploy?.resources?.limits?.memory, `${name} memory limit`).toBeDefined();
+      expect(def.deploy?.resources?.limits?.cpus, `${name} cpu limit`).toBeDefined();
+      expect(def.logging?.options?.['max-size'], `${name} log rotation`).toBeDefined();
+      expect(def.logging?.options?.['max-file'], `${name} log rotation`).toBeDefined();
+    }
+  });
+
+  it('services reachable by Prometheus listen for metrics on all interfaces in containers; loopback is the default', () => {
+    expect(configOf('presence', {}).METRICS_HOST).toBe('127.0.0.1');
+    expect(configOf('edge', {}).METRICS_HOST).toBe('127.0.0.1');
+    for (const s of composeQchat(compose)) expect(s.env.METRICS_HOST, s.name).toBe('0.0.0.0');
+    for (const x of k8sContainers()) expect(x.env.METRICS_HOST, x.service).toBe('0.0.0.0');
+  });
+
+  it('the kustomization applies no Secret (it would overwrite the real one); secret.example.yaml shows it', () => {
+    const kustomization = loadYaml(`${K8S_DIR}/kustomization.yaml`);
+    const applied = (kustomization.resources as string[]).flatMap((f) => loadYamlDocs(posix.join(K8S_DIR, f)));
+    expect(applied.filter((d) => d.kind === 'Secret')).toEqual([]);
+    expect(kustomization.secretGenerator).toBeUndefined();
+    const example = read(`${K8S_DIR}/secret.example.yaml`);
+    expect(example).toMatch(/kubectl -n qchat create secret generic qchat-backends/);
+  });
+});
+
+/** The Deployments' containers with their environment (the example Secret included). */
+function k8sContainers(): { d: Obj; c: Obj; service: Service; env: Env }[] {
+  const all = k8sDocs({ examples: true }).map((d) => d.doc);
+  return all.filter((d) => d.kind === 'Deployment').map((d) => {
+    const c = (d.spec.template.spec.containers as Obj[])[0]!;
+    const service = serviceOfCommand([...(c.command ?? []), ...(c.args ?? [])]) ?? 'edge';
+    return { d, c, service, env: containerEnv(c, all).env };
+  });
+}
+
+/** Prometheus relabeling (keep, drop, replace) of one target's labels, as Prometheus applies it. */
+function relabel(labels: Record<string, string>, configs: Obj[]): Record<string, string> | null {
+  const out = { ...labels };
+  for (const rc of configs) {
+    const source = ((rc.source_labels ?? []) as string[]).map((l) => out[l] ?? '').join(rc.separator ?? ';');
+    const re = new RegExp(`^(?:${String(rc.regex ?? '(.*)')})$`);
+    const m = re.exec(source);
+    const action = rc.action ?? 'replace';
+    if (action === 'keep' && !m) return null;
+    if (action === 'drop' && m) return null;
+    if (action === 'replace' && m) {
+      const value = String(rc.replacement ?? '$1').replace(/\$(\d+)|\$\{(\d+)\}/g, (_s, a: string, b: string) => m[Number(a ?? b)] ?? '');
+      if (value === '') delete out[rc.target_label as string];
+      else out[rc.target_label as string] = value;
+    }
+  }
+  return out;
+}
+
+describe('deploy/prometheus/kubernetes.yml', () => {
+  const config = loadYaml('deploy/prometheus/kubernetes.yml');
+  const rules = loadYaml('deploy/prometheus/alerts.yml').groups as Obj[];
+  const job = (config.scrape_configs as Obj[])[0]!;
+
+  it('gives the Deployments of deploy/k8s the job names alerts.yml matches, on their ops port', () => {
+    expect(config.rule_files).toEqual(['alerts.yml']);
+    const sanitize = (k: string) => k.replace(/[^a-zA-Z0-9_]/g, '_');
+    const jobs: string[] = [];
+    for (const x of k8sContainers()) {
+      const meta = x.d.spec.template.metadata as Obj;
+      const labels: Record<string, string> = { __address__: '10.0.0.7', __meta_kubernetes_pod_name: `${String(x.d.metadata.name)}-abc12`, job: String(job.job_name), __metrics_path__: '/metrics' };
+      for (const [k, v] of Object.entries(meta.labels as Obj)) labels[`__meta_kubernetes_pod_label_${sanitize(k)}`] = String(v);
+      for (const [k, v] of Object.entries((meta.annotations ?? {}) as Obj)) labels[`__meta_kubernetes_pod_annotation_${sanitize(k)}`] = String(v);
+      const target = relabel(labels, job.relabel_configs as Obj[]);
+      expect(target, String(x.d.metadata.name)).not.toBeNull();
+      expect(target!.job).toBe(`qchat-${x.service}`);
+      expect(target!.__address__).toBe(`10.0.0.7:${opsPort(x.service, x.env)}`);
+      expect(target!.__metrics_path__).toBe('/metrics');
+      expect(target!.instance).toMatch(/-abc12$/);
+      jobs.push(target!.job!);
+    }
+    // Every job an alert names is produced.
+    const named = new Set(rules.flatMap((g) => (g.rules as Obj[]).flatMap((r) => [...String(r.expr).matchAll(/job=~?"([^"]+)"/g)].map((m) => m[1]!))));
+    expect(named.size).toBeGreaterThan(0);
+    for (const pattern of named) expect(jobs.some((j) => new RegExp(`^(?:${pattern})$`).test(j)), `a job matches ${pattern}`).toBe(true);
+    // A pod of something else in the namespace is not scraped as qchat.
+    expect(relabel({ __meta_kubernetes_pod_annotation_prometheus_io_scrape: 'true', __meta_kubernetes_pod_label_app_kubernetes_io_part_of: 'redis' }, job.relabel_configs as Obj[])).toBeNull();
+  });
+});

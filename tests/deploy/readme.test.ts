@@ -1,5 +1,5 @@
 /** The README stays true: every variable a service reads and every metric it exports is documented there. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { edgeSpec } from '../../services/edge/src/config';
@@ -28,6 +28,16 @@ describe('README', () => {
     const names = (await registry.getMetricsAsJSON()).map((m) => m.name);
     expect(names.length).toBeGreaterThan(15);
     expect(names.filter((n) => !readme.includes(`\`${n}\``))).toEqual([]);
+  });
+
+  it('points at no file outside the repository, and every relative link resolves', () => {
+    const links = [...readme.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)].map((m) => m[1]!).filter((l) => !/^[a-z]+:/.test(l));
+    expect(links.length).toBeGreaterThan(5);
+    for (const link of links) {
+      expect(link, 'a link out of the repository').not.toMatch(/^(\.\.\/|\/)/);
+      expect(existsSync(new URL(`../../${link}`, import.meta.url)), `${link} exists`).toBe(true);
+    }
+    expect(readme).not.toMatch(/\.\.\/shared\//);
   });
 
   it('gives npm test as the test command and npm start as the way to run the stack', () => {

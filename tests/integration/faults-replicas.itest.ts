@@ -100,7 +100,7 @@ describe('fault: one of two presence and one of two relay processes killed under
     const refused = senders.reduce((n, c) => n + refusals(c), 0);
     expect(refused).toBe(0);
     // ... and the edges counted those retries.
-    const retries = await Promise.all([0, 1].map(async (edge) => value(await scrape(`${stack.http(edge)}/metrics`), 'qchat_bus_request_retries_total', { subject: 'relay.publish' })));
+    const retries = await Promise.all([0, 1].map(async (edge) => value(await scrape(stack.metrics(edge)), 'qchat_bus_request_retries_total', { subject: 'relay.publish' })));
     expect(retries[0]! + retries[1]!).toBeGreaterThan(0);
 
     // Presence kept counting right through the kill: the churn's survivors are exactly who /status and /users show.

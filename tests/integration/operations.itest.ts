@@ -3,12 +3,15 @@
  * nobody, and readiness that follows Redis and NATS.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import sharp from 'sharp';
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { freePort, startService, type ServiceProcess } from '../support/processes';
 import { has, scrape, value } from '../support/prometheus';
 import { startNats, startRedis, type LocalServer } from '../support/servers';
-import { connectClient, type TestClient } from '../support/ws-client';
+import { connectClient, expectUpgradeRefused, type TestClient } from '../support/ws-client';
+import { PACKAGE_VERSION, PROTOCOL_VERSION } from '@qchat/runtime';
 
 const is = (type: string, extra: (f: any) => boolean = () => true) => (f: any) => f?.type === type && extra(f);
 
@@ -58,7 +61,7 @@ async function member(edge: ServiceProcess, nick: string): Promise<TestClient> {
   return c;
 }
 
-const metricsOf = (p: ServiceProcess) => scrape(`http://127.0.0.1:${p.port}/metrics`);
+const metricsOf = (p: ServiceProcess) => scrape(`http://127.0.0.1:${p.metricsPort}/metrics`);
 
 describe('operations', () => {
   it('exposes metrics on every service that move by the expected amounts', async () => {
@@ -156,10 +159,10 @@ describe('operations', () => {
     const redis = await startRedis();
     const nats = await startNats();
     servers.push(redis, nats);
-    const s = await stack(1, { REDIS_URL: redis.url, NATS_URL: nats.url });
+    const s = await stack(1, { REDIS_URL: redis.url, NATS_URL: nats.url, READINESS_GRACE_MS: '500' });
     const services = [s.edges[0]!, s.presence, s.relay];
     const readyz = async (p: ServiceProcess) => {
-      const res = await fetch(`http://127.0.0.1:${p.port}/readyz`);
+      const res = await fetch(`http://127.0.0.1:${p.metricsPort}/readyz`);
       return { status: res.status, body: (await res.json()) as { reasons?: string[] } };
     };
     const all = async (status: number, reason?: RegExp) => {
@@ -182,5 +185,132 @@ describe('operations', () => {
     await all(200);
     // Health stays green throughout: the process is alive.
     for (const p of services) expect((await fetch(`http://127.0.0.1:${p.port}/healthz`)).status).toBe(200);
+  });
+
+  it('a fresh stack exports every documented counter, each series at 0', async () => {
+    // The README's metrics table is the list of what operators may alert on.
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const counters = [...readme.matchAll(/^\| `(qchat_[a-z_]+)` \| counter \|/gm)].map((m) => m[1]!);
+    expect(counters.length).toBeGreaterThan(15);
+    const env = { REDIS_URL: inject('redisUrl'), NATS_URL: inject('natsUrl'), INSTANCE_ID: `fresh${randomUUID().slice(0, 8)}` };
+    // Presence and relay are scraped before any edge exists: nothing has asked them anything yet.
+    const presence = await startService('presence', { ...env, METRICS_PORT: String(await freePort()) });
+    const relay = await startService('relay', { ...env, METRICS_PORT: String(await freePort()) });
+    procs.push(presence, relay);
+    const [p, r] = await Promise.all([metricsOf(presence), metricsOf(relay)]);
+    const edge = await startService('edge', { ...env, PORT: String(await freePort()) });
+    procs.push(edge);
+    const e = await metricsOf(edge);
+    const all = [...p, ...r, ...e];
+    for (const name of counters) {
+      const series = all.filter((x) => x.name === name && x.labels.service !== undefined);
+      expect(series.length, `${name} exported before anything happened`).toBeGreaterThan(0);
+      // startService polled the edge's public /readyz until it answered 200: those requests are counted.
+      const moved = series.filter((x) => x.value !== 0 && !(name === 'qchat_edge_http_requests_total' && x.labels.route === '/readyz'));
+      expect(moved, `${name} series not at 0`).toEqual([]);
+    }
+    // The series alerts depend on, by their exact labels.
+    expect(p.find((x) => x.name === 'qchat_presence_reclaimed_connections_total' && x.labels.reason === 'expired')?.value).toBe(0);
+    expect(r.find((x) => x.name === 'qchat_relay_messages_total' && x.labels.type === 'image' && x.labels.outcome === 'error')?.value).toBe(0);
+    expect(e.find((x) => x.name === 'qchat_edge_connections_closed_total' && x.labels.reason === 'slow_consumer')?.value).toBe(0);
+    // Build info, and dependency health that is real here.
+    const info = e.find((x) => x.name === 'qchat_build_info')!;
+    expect(info.labels).toMatchObject({ version: PACKAGE_VERSION, protocol_version: PROTOCOL_VERSION });
+    expect(info.labels.commit).toMatch(/^([0-9a-f]{7,40}|unknown)$/);
+    expect(value(e, 'qchat_dependency_used', { dependency: 'redis' })).toBe(1);
+    expect(value(e, 'qchat_dependency_up', { dependency: 'redis' })).toBe(1);
+    // /metrics is on the ops port only.
+    expect((await fetch(`http://127.0.0.1:${edge.port}/metrics`)).status).toBe(404);
+  });
+
+  it('in memory mode, Redis and NATS read as not used, never as up', async () => {
+    const aio = await startService('all-in-one', { PORT: String(await freePort()) });
+    procs.push(aio);
+    const m = await metricsOf(aio);
+    expect(value(m, 'qchat_dependency_used', { dependency: 'redis' })).toBe(0);
+    expect(value(m, 'qchat_dependency_used', { dependency: 'nats' })).toBe(0);
+    expect(has(m, 'qchat_dependency_up')).toBe(false);
+  });
+
+  it('logs each connection opened and closed, refused upgrades and rejected frames, with the edge id on every line', async () => {
+    const s = await stack(1, { LOG_LEVEL: 'debug', LOG_CLIENT_ADDRESS: 'full' });
+    const edge = s.edges[0]!;
+    expect(await expectUpgradeRefused(`ws://127.0.0.1:${edge.port}/channel/Nowhere/ws`)).toBe(403);
+    // The refusal is an API error like any other: {"detail": …} JSON.
+    const refusal = await new Promise<{ type: string | undefined; body: string }>((resolve, reject) => {
+      const req = httpRequest({ port: edge.port, host: '127.0.0.1', path: '/channel/Nowhere/ws', headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (d) => { body += d; });
+        res.on('end', () => resolve({ type: res.headers['content-type'], body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(refusal.type).toBe('application/json');
+    expect(JSON.parse(refusal.body)).toEqual({ detail: "Channel 'Nowhere' does not exist." });
+    const c = await member(edge, 'logged_nick');
+    c.send('not json');
+    await c.next(is('uncompliant'));
+    expect((await c.close(1000, 'bye now')).code).toBe(1000);
+
+    const lines = () => edge.output.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
+    const closed = await vi.waitFor(() => {
+      const line = lines().find((l) => l.msg === 'connection closed');
+      expect(line).toBeDefined();
+      return line!;
+    });
+    const all = lines();
+    const opened = all.find((l) => l.msg === 'connection opened')!;
+    expect(opened).toMatchObject({ level: 30, channel: 'QGIS', client: '127.0.0.1' });
+    expect(opened.conn).toMatch(/^[0-9a-f-]{36}$/);
+    expect(closed).toMatchObject({ level: 30, conn: opened.conn, channel: 'QGIS', nick: 'logged_nick', code: 1000, reason: 'bye now', client: '127.0.0.1' });
+    expect(closed.durationMs).toBeGreaterThanOrEqual(0);
+    expect(all.find((l) => l.msg === 'upgrade refused')).toMatchObject({ level: 20, status: 403, client: '127.0.0.1' });
+    expect(all.find((l) => l.msg === 'frame rejected')).toMatchObject({ level: 20, conn: opened.conn, outcome: 'uncompliant' });
+    // Every line names the edge and the instance, and the version fields are the package's and the protocol's.
+    const edgeId = opened.edge;
+    expect(edgeId).toBeTypeOf('string');
+    for (const l of all) expect(l, l.msg).toMatchObject({ edge: edgeId, instance: s.env.INSTANCE_ID, version: PACKAGE_VERSION, protocol: PROTOCOL_VERSION });
+    // The closed counter saw it, with its reason.
+    expect(value(await metricsOf(edge), 'qchat_edge_connections_closed_total', { reason: 'client' })).toBe(1);
+  });
+
+  it('/readyz stays 200 through a Redis blip shorter than READINESS_GRACE_MS and turns 503 after it', async () => {
+    const redis = await startRedis();
+    servers.push(redis);
+    const graceMs = 4_000;
+    const s = await stack(1, { REDIS_URL: redis.url, READINESS_GRACE_MS: String(graceMs) });
+    const services = [s.edges[0]!, s.presence, s.relay];
+    const urls = [...services.map((p) => `http://127.0.0.1:${p.metricsPort}/readyz`), `http://127.0.0.1:${s.edges[0]!.port}/readyz`];
+    const statuses = async () => Promise.all(urls.map(async (u) => (await fetch(u)).status));
+    /** Polls every 100 ms for `ms`; returns every status seen. */
+    const watch = async (ms: number) => {
+      const seen: number[] = [];
+      for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) seen.push(...(await statuses()));
+      return seen;
+    };
+    expect(new Set(await statuses())).toEqual(new Set([200]));
+
+    // A blip: down for about a second, back on the same port. Ready throughout, and degraded while it lasts.
+    await redis.kill();
+    const during = await watch(800);
+    const degraded = (await (await fetch(urls[0]!)).json()) as { status: string; degraded?: string[] };
+    expect(degraded).toEqual({ status: 'ready', degraded: ['redis not connected'] });
+    const back = await startRedis({ port: redis.port });
+    servers.push(back);
+    const after = await watch(2_500);
+    expect(new Set([...during, ...after])).toEqual(new Set([200]));
+
+    // An outage longer than the grace: 503 once the grace has passed, not before; /healthz stays 200.
+    await back.kill();
+    const downAt = Date.now();
+    const early = await watch(graceMs - 1_500);
+    expect(new Set(early)).toEqual(new Set([200]));
+    await vi.waitFor(async () => expect(new Set(await statuses())).toEqual(new Set([503])), { timeout: 4_000, interval: 100 });
+    expect(Date.now() - downAt).toBeGreaterThanOrEqual(graceMs - 200);
+    const body = (await (await fetch(urls[0]!)).json()) as { reasons: string[] };
+    expect(body.reasons).toEqual(['redis not connected']);
+    for (const p of services) expect((await fetch(`http://127.0.0.1:${p.metricsPort}/healthz`)).status).toBe(200);
   });
 });

@@ -98,6 +98,8 @@ export interface ServiceProcess {
   pid: number;
   /** The HTTP port readiness was checked on (PORT for edge and all-in-one, METRICS_PORT otherwise). */
   port?: number;
+  /** The ops port: /healthz, /readyz, /metrics (METRICS_PORT; for edge and all-in-one a free one unless given). */
+  metricsPort: number;
   output: string[];
   /** Sends `signal` and resolves with the exit code (null when the signal itself ended the process). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -127,9 +129,11 @@ export async function startService(name: ServiceName, env: Record<string, string
   if (!Number.isInteger(port) || port <= 0) {
     throw new Error(`startService(${name}): pass ${portVar} (a free port, see freePort()) in env; got '${env[portVar]}'`);
   }
+  // Edges serve /metrics on their own ops port: a free one, so several edges can run side by side.
+  const metricsPort = portVar === 'PORT' ? Number(env.METRICS_PORT ?? (await freePort())) : port;
   const proc = await spawnTracked(process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`], {
     cwd: repoRoot,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env, METRICS_PORT: String(metricsPort) },
   });
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (!(await isReady(port))) {
@@ -146,6 +150,7 @@ export async function startService(name: ServiceName, env: Record<string, string
   return {
     pid: proc.pid,
     port,
+    metricsPort,
     output: proc.output,
     exited: proc.exited,
     stop: (signal = 'SIGTERM') => proc.signalAndWait(signal),

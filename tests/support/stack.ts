@@ -44,6 +44,8 @@ export interface Stack {
   edges: ServiceProcess[];
   ws(edge: number, channel: string): string;
   http(edge: number): string;
+  /** The /metrics URL of an edge (its ops port). */
+  metrics(edge: number): string;
   client(edge: number, channel: string): Promise<TestClient>;
   /** Connects, takes the connect sequence's nb_users, registers `nick` and waits for its own newcomer echo. */
   member(edge: number, channel: string, nick: string): Promise<TestClient>;
@@ -98,6 +100,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     edges: [],
     ws: (edge, channel) => `ws://127.0.0.1:${ports.get(stack.edges[edge]!)}/channel/${encodeURIComponent(channel)}/ws`,
     http: (edge) => `http://127.0.0.1:${ports.get(stack.edges[edge]!)}`,
+    metrics: (edge) => `http://127.0.0.1:${stack.edges[edge]!.metricsPort}/metrics`,
     async client(edge, channel) {
       const c = await connectClient(stack.ws(edge, channel));
       clients.push(c);

@@ -85,7 +85,28 @@ export function optionalUrl(schemes: string[]): FieldParser<string | undefined> 
   };
 }
 
-export function loadConfig<S extends Spec>(spec: S, env: Record<string, string | undefined>): ConfigOf<S> {
+/**
+ * A rule across variables: returns the problem (one line naming the variables) or undefined. It sees only the
+ * variables that parsed; a rule whose inputs are missing stays silent (their own problem is reported already).
+ */
+export type Rule = (c: Readonly<Record<string, unknown>>) => string | undefined;
+
+/** `a <= b` (or `a < b` with strict), both numbers. */
+export function atMost(a: string, b: string, opts: { strict?: boolean; factor?: number; why?: string } = {}): Rule {
+  return (c) => {
+    const x = c[a];
+    const y = c[b];
+    if (typeof x !== 'number' || typeof y !== 'number') return undefined;
+    const limit = y * (opts.factor ?? 1);
+    const ok = opts.strict ? x < limit : x <= limit;
+    if (ok) return undefined;
+    const bound = opts.factor !== undefined && opts.factor !== 1 ? `${opts.factor} × ${b} (${limit})` : `${b} (${y})`;
+    return `${a}: must be ${opts.strict ? 'below' : 'at most'} ${bound}, got ${x}${opts.why ? `: ${opts.why}` : ''}`;
+  };
+}
+
+/** Parses every variable of `spec`, then checks `rules`; throws one ConfigError listing every problem. */
+export function loadConfig<S extends Spec>(spec: S, env: Record<string, string | undefined>, rules: readonly Rule[] = []): ConfigOf<S> {
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [name, parse] of Object.entries(spec)) {
@@ -95,8 +116,31 @@ export function loadConfig<S extends Spec>(spec: S, env: Record<string, string |
       problems.push(err instanceof Error ? err.message : String(err));
     }
   }
+  for (const rule of rules) {
+    const problem = rule(out);
+    if (problem !== undefined) problems.push(problem);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(out) as ConfigOf<S>;
+}
+
+/**
+ * Runs several config loaders and gathers every problem of all of them, once each: the all-in-one process and
+ * `npm run check-config` report the edge's, presence's and relay's problems in one pass.
+ */
+export function collectConfig<T extends unknown[]>(loaders: { [K in keyof T]: () => T[K] }): T {
+  const problems: string[] = [];
+  const out: unknown[] = [];
+  for (const load of loaders) {
+    try {
+      out.push(load());
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      for (const p of err.problems) if (!problems.includes(p)) problems.push(p);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out as T;
 }
 
 /** Hides the password of a URL for logs. */

@@ -4,3 +4,5 @@ export * from './lifecycle';
 export * from './metrics';
 export * from './shared-config';
 export * from './ops-server';
+export * from './build-info';
+export * from './outage';

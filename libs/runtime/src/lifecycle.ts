@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { ConfigError } from './config';
 
 type Closer = () => Promise<void> | void;
 
@@ -72,14 +73,39 @@ export function handleSignals(opts: { stop: () => Promise<void>; timeoutMs: numb
   process.on('SIGINT', onSignal);
 }
 
-/** Exits with one clear line per problem when startup fails (config errors, unreachable deps). */
+/**
+ * Exits 1 with one clear line per problem when startup fails: a configuration problem prints only its lines (no
+ * stack trace, no JSON); other failures (unreachable dependencies) are logged with their error too.
+ */
 export async function runMain(log: () => Logger, main: () => Promise<void>): Promise<void> {
   try {
     await main();
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`${message}\n`);
-    try { log().error({ err }, 'startup failed'); } catch { /* logger may not exist yet */ }
+    if (!(err instanceof ConfigError)) {
+      try { log().error({ err }, 'startup failed'); } catch { /* logger may not exist yet */ }
+    }
     process.exit(1);
   }
+}
+
+/** True when the process was started with --check-config. */
+export function checkConfigRequested(argv: readonly string[] = process.argv): boolean {
+  return argv.includes('--check-config');
+}
+
+/**
+ * Validates the configuration and exits: 0 with one line on stdout when it is valid, 1 with every problem on
+ * stderr (one line each, no stack trace) when not.
+ */
+export function checkConfigAndExit(what: string, load: () => unknown): never {
+  try {
+    load();
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(`configuration valid for ${what}\n`);
+  process.exit(0);
 }

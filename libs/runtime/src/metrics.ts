@@ -1,25 +1,74 @@
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { PACKAGE_VERSION, PROTOCOL_VERSION, buildCommit } from './build-info';
 
-/** One registry per process, never prom-client's global one; with process and Node.js defaults. */
+/**
+ * One registry per process, never prom-client's global one; with process and Node.js defaults and
+ * qchat_build_info{version, protocol_version, commit} = 1.
+ */
 export function createRegistry(service: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: 'qchat_build_info',
+    help: 'Always 1; the labels say which build runs: package version, gischat protocol version, git commit.',
+    labelNames: ['version', 'protocol_version', 'commit'] as const,
+    registers: [registry],
+  }).set({ version: PACKAGE_VERSION, protocol_version: PROTOCOL_VERSION, commit: buildCommit() }, 1);
   return registry;
 }
 export { Registry };
 
+/**
+ * Creates every series of a labelled counter or histogram at 0, so `increase()` and `rate()` see the first
+ * event (a series born at 3 looks like no increase at all). One call per label combination known in advance.
+ */
+export function initSeries<L extends string>(metric: Counter<L> | Histogram<L>, combos: Partial<Record<L, string>>[]): void {
+  for (const labels of combos) {
+    if (metric instanceof Histogram) metric.zero(labels as Record<L, string>);
+    else metric.inc(labels as Record<L, string>, 0);
+  }
+}
 
-/** qchat_dependency_up{dependency="redis"|"nats"}: 1 while connected (memory adapters always count as up). */
-export function registerDependencyGauge(registry: Registry, bus: { broker: { ready(): boolean }; requester: { ready(): boolean } }): void {
+/** Every combination of the given label values (a cartesian product). */
+export function combinations<L extends string>(values: Record<L, readonly string[]>): Record<L, string>[] {
+  let out: Record<string, string>[] = [{}];
+  for (const [label, list] of Object.entries(values) as [string, readonly string[]][]) {
+    out = out.flatMap((o) => list.map((v) => ({ ...o, [label]: v })));
+  }
+  return out as Record<L, string>[];
+}
+
+interface DependencyBus {
+  broker: { ready(): boolean };
+  requester: { ready(): boolean };
+  /** Which adapters run; memory adapters are not dependencies. Absent: both count as used. */
+  mode?: { broker: string; requester: string };
+}
+
+/**
+ * qchat_dependency_used{dependency}: 1 when the service talks to Redis / NATS, 0 in memory mode (not used).
+ * qchat_dependency_up{dependency}: 1 while connected, 0 while not; only for dependencies in use, so memory mode
+ * never reads as "up".
+ */
+export function registerDependencyGauge(registry: Registry, bus: DependencyBus): void {
+  const used = { redis: bus.mode ? bus.mode.broker === 'redis' : true, nats: bus.mode ? bus.mode.requester === 'nats' : true };
+  const used$ = new Gauge({
+    name: 'qchat_dependency_used',
+    help: 'Whether the service uses a dependency (1) or runs that part in memory (0).',
+    labelNames: ['dependency'] as const,
+    registers: [registry],
+  });
+  used$.set({ dependency: 'redis' }, used.redis ? 1 : 0);
+  used$.set({ dependency: 'nats' }, used.nats ? 1 : 0);
   new Gauge({
     name: 'qchat_dependency_up',
-    help: 'Whether the service is connected to a dependency (1) or not (0).',
+    help: 'Whether the service is connected to a dependency it uses (1) or not (0); absent for dependencies not used.',
     labelNames: ['dependency'] as const,
     registers: [registry],
     collect() {
-      this.set({ dependency: 'redis' }, bus.broker.ready() ? 1 : 0);
-      this.set({ dependency: 'nats' }, bus.requester.ready() ? 1 : 0);
+      if (used.redis) this.set({ dependency: 'redis' }, bus.broker.ready() ? 1 : 0);
+      if (used.nats) this.set({ dependency: 'nats' }, bus.requester.ready() ? 1 : 0);
     },
   });
 }

@@ -1,6 +1,6 @@
 /** Variables every service reads: the bus, the instance, lifecycle, and the gischat limits (protocol.md §1). */
 import type { Limits } from '@qchat/protocol';
-import { int, list, oneOf, optionalUrl, type FieldParser } from './config';
+import { atMost, bool, int, list, oneOf, optionalUrl, str, type FieldParser, type Rule } from './config';
 
 function instanceId(): FieldParser<string> {
   return (raw, name) => {
@@ -30,7 +30,34 @@ export const busSpec = {
   IMAGE_TIMEOUT_MS: int(10_000, { min: 100 }),
   /** Liveness TTL of an edge: its connections are reclaimed when it stays silent this long. */
   EDGE_TTL_MS: int(12_000, { min: 500 }),
+  /** `auto`: human-readable lines on a terminal, JSON lines otherwise. */
+  LOG_FORMAT: oneOf(['auto', 'json', 'pretty'], 'auto'),
+  /** Address of the ops server (/healthz, /readyz, /metrics on METRICS_PORT); containers set 0.0.0.0. */
+  METRICS_HOST: str('127.0.0.1'),
+  /** A dependency (Redis, NATS) away for less than this does not make /readyz fail: a blip must not drop the fleet. */
+  READINESS_GRACE_MS: int(5_000, { min: 0 }),
 };
+
+export const busRules: Rule[] = [
+  atMost('REQUEST_TIMEOUT_MS', 'SHUTDOWN_TIMEOUT_MS', { strict: true, why: 'a stop must outlast the requests in flight' }),
+];
+
+/**
+ * Presence and relay started on their own: without REDIS_URL and NATS_URL nobody outside the process could reach
+ * them, so they refuse to start unless MEMORY_MODE=true asks for exactly that.
+ */
+export const standaloneSpec = {
+  MEMORY_MODE: bool(false),
+};
+
+export const standaloneRules: Rule[] = [
+  (c) => {
+    if (c.MEMORY_MODE !== false) return undefined;
+    const missing = ['REDIS_URL', 'NATS_URL'].filter((k) => k in c && c[k] === undefined);
+    if (missing.length === 0) return undefined;
+    return `${missing.join(' and ')}: required (without ${missing.length > 1 ? 'them' : 'it'} this service would run alone in memory and serve nobody); set MEMORY_MODE=true to run it in memory on purpose`;
+  },
+];
 
 export const channelsSpec = {
   CHANNELS: list(['QGIS', 'Geotribu']),
@@ -51,6 +78,10 @@ export const limitsSpec = {
   MAX_GEOJSON_BYTES: int(10_000_000, { min: 1_000 }),
   MAX_GEOJSON_DEPTH: int(64, { min: 4 }),
 };
+
+export const limitsRules: Rule[] = [
+  atMost('MIN_AUTHOR_LENGTH', 'MAX_AUTHOR_LENGTH'),
+];
 
 type LimitsConfig = { readonly [K in keyof typeof limitsSpec]: number };
 

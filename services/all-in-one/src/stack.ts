@@ -3,17 +3,19 @@
  * adapters when REDIS_URL and NATS_URL are unset, Redis and NATS when they are set.
  */
 import { createBus, type Bus } from '@qchat/bus';
-import { createEdge, loadEdgeConfig } from '@qchat/edge';
-import { createPresence, loadPresenceConfig } from '@qchat/presence';
-import { createRelay, loadRelayConfig } from '@qchat/relay';
+import { createEdge } from '@qchat/edge';
+import { createPresence } from '@qchat/presence';
+import { createRelay } from '@qchat/relay';
 import { createRegistry, printable, registerDependencyGauge, type Logger } from '@qchat/runtime';
+import { loadStackConfig, type StackConfig } from './configs';
 
-/** `bus`: an already open bus (an edge that found nobody serving presence and relay); closed by stop(). */
-export async function startStack(env: Record<string, string | undefined>, log: Logger, openBus?: Bus) {
-  const edgeConfig = loadEdgeConfig(env);
-  const presenceConfig = loadPresenceConfig(env);
-  const relayConfig = loadRelayConfig(env);
-  log.info({ config: printable(edgeConfig) }, 'configuration');
+/**
+ * `openBus`: an already open bus (an edge that found nobody serving presence and relay); closed by stop().
+ * `configs`: the configuration already read (so the edge keeps the EDGE_ID its log lines carry).
+ */
+export async function startStack(env: Record<string, string | undefined>, log: Logger, openBus?: Bus, configs?: StackConfig) {
+  const { edge: edgeConfig, presence: presenceConfig, relay: relayConfig } = configs ?? loadStackConfig(env);
+  log.debug({ config: printable({ ...presenceConfig, ...relayConfig, ...edgeConfig }) }, 'configuration');
   const bus = openBus ?? await createBus(edgeConfig, log, 'all-in-one');
   const registry = createRegistry('all-in-one');
   registerDependencyGauge(registry, bus);
@@ -23,7 +25,7 @@ export async function startStack(env: Record<string, string | undefined>, log: L
   await relay.start();
   const edge = createEdge({ config: edgeConfig, log, bus, registry });
   await edge.start();
-  log.info({ port: edge.port(), broker: bus.mode.broker, requests: bus.mode.requester }, 'all-in-one stack running');
+  log.debug({ port: edge.port(), broker: bus.mode.broker, requests: bus.mode.requester }, 'presence and relay run in this process');
   return {
     edge,
     stop: async () => {

@@ -2,10 +2,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { QChatError, keys, subjects, type TextBody } from '@qchat/protocol';
 import { RpcClient, type Bus } from '@qchat/bus';
-import { Closers, registerDependencyGauge, VERSION, busReadiness, createRegistry, once, type Registry } from '@qchat/runtime';
+import { Closers, OutageLog, PROTOCOL_VERSION, closeServer, createRegistry, graceReadiness, once, registerDependencyGauge, startOpsServer, type OpsRoute, type Registry } from '@qchat/runtime';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { createBackend } from './backend';
+import { watchBackend } from './backend-outage';
 import type { EdgeConfig } from './config';
 import { startHeartbeat } from './heartbeat';
 import { createHttpApp } from './http/app';
@@ -18,6 +19,14 @@ export interface EdgeDeps {
   log: Logger;
   bus: Bus;
   registry?: Registry;
+  /** Extra routes on the ops port (METRICS_PORT), beside /healthz, /readyz and /metrics. */
+  opsRoutes?: OpsRoute[];
+}
+
+/** A URL to show people: an unset or wildcard host is shown as localhost. */
+function displayUrl(host: string | undefined, port: number, path: string): string {
+  const h = host === undefined || host === '' || host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return `http://${h}:${port}${path}`;
 }
 
 export function createEdge(deps: EdgeDeps) {
@@ -25,22 +34,27 @@ export function createEdge(deps: EdgeDeps) {
   const closers = new Closers(log);
   const registry = deps.registry ?? createRegistry('edge');
   if (!deps.registry) registerDependencyGauge(registry, bus);
-  const metrics = createEdgeMetrics(registry);
+  const metrics = createEdgeMetrics(registry, { channels: config.CHANNELS });
   const rpc = new RpcClient(bus.requester, { timeoutMs: config.REQUEST_TIMEOUT_MS, retries: 1, observer: metrics.observer });
-  const backend = createBackend(rpc, subjects(config.INSTANCE_ID), config.EDGE_ID, { requestMs: config.REQUEST_TIMEOUT_MS, imageMs: config.IMAGE_TIMEOUT_MS });
+  // Calls failing because relay or presence cannot answer are logged once per outage, not once per message.
+  const timeouts = { requestMs: config.REQUEST_TIMEOUT_MS, imageMs: config.IMAGE_TIMEOUT_MS };
+  const backend = watchBackend(createBackend(rpc, subjects(config.INSTANCE_ID), config.EDGE_ID, timeouts), new OutageLog(log, 'presence or relay'));
   const topic = keys(config.INSTANCE_ID).topic;
   const hub = new Hub({ broker: bus.broker, topic, maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES, stallTimeoutMs: config.WS_STALL_TIMEOUT_MS, maxUnsentBytes: config.WS_MAX_UNSENT_BYTES, nbUsersIntervalMs: config.NB_USERS_INTERVAL_MS, metrics, log });
   const gateway = new Gateway({ config, hub, backend, metrics, log });
   let closing = false;
   let server: Server | undefined;
+  let ops: Server | undefined;
 
-  const readiness = () => busReadiness(bus, { 'shutting down': !closing });
+  const grace = graceReadiness(bus, config.READINESS_GRACE_MS);
+  closers.defer('readiness', grace.stop);
+  const readiness = () => grace.readiness({ 'shutting down': !closing });
 
   const app = createHttpApp({
     config,
     log,
-    registry,
-    version: VERSION,
+    http: metrics.http,
+    version: PROTOCOL_VERSION,
     readiness,
     presence: {
       users: async (channel) => (await backend.users(channel)).users,
@@ -67,7 +81,22 @@ export function createEdge(deps: EdgeDeps) {
       setTimeout(() => server!.closeAllConnections(), Math.min(2_000, config.SHUTDOWN_TIMEOUT_MS / 4)).unref();
     }));
     closers.defer('heartbeat', startHeartbeat({ backend, hub, log, intervalMs: config.EDGE_HEARTBEAT_MS }));
-    log.info({ port: port(), edge: config.EDGE_ID, channels: config.CHANNELS }, 'edge listening');
+    ops = closers.add('ops server', await startOpsServer({
+      port: config.METRICS_PORT,
+      host: config.METRICS_HOST,
+      registry,
+      readiness,
+      routes: deps.opsRoutes,
+      onError: (err, req) => log.error({ err, method: req.method, path: req.url }, 'ops request failed'),
+    }), closeServer);
+    log.info({
+      page: displayUrl(config.HOST, port(), '/'),
+      docs: displayUrl(config.HOST, port(), '/docs'),
+      metrics: displayUrl(config.METRICS_HOST, opsPort(), '/metrics'),
+      channels: config.CHANNELS,
+      broker: bus.mode.broker,
+      requests: bus.mode.requester,
+    }, `edge listening: open ${displayUrl(config.HOST, port(), '/')} (API docs at /docs), metrics on ${displayUrl(config.METRICS_HOST, opsPort(), '/metrics')}`);
   }
 
   /** Drain: refuse upgrades and answer /readyz 503, close sockets with 1001, then tell presence they are gone. */
@@ -85,10 +114,15 @@ export function createEdge(deps: EdgeDeps) {
     return (server?.address() as AddressInfo | null)?.port ?? config.PORT;
   }
 
+  /** The ops server's port (METRICS_PORT, or the one picked when it is 0). */
+  function opsPort(): number {
+    return (ops?.address() as AddressInfo | null)?.port ?? config.METRICS_PORT;
+  }
+
   const stop = once(async () => {
     await drain();
     await closers.closeAll();
   });
 
-  return { start, stop, readiness, registry, port, hub };
+  return { start, stop, readiness, registry, port, opsPort, hub };
 }

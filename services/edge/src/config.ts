@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { bool, busSpec, oneOf, channelsSpec, int, limitsFrom, limitsSpec, loadConfig, optionalStr, str } from '@qchat/runtime';
+import { atMost, bool, busRules, busSpec, oneOf, channelsSpec, int, limitsFrom, limitsRules, limitsSpec, loadConfig, optionalStr, str, type Rule } from '@qchat/runtime';
 
 export const edgeSpec = {
   ...busSpec,
@@ -9,6 +9,10 @@ export const edgeSpec = {
   PORT: int(8000, { min: 0, max: 65535 }),
   /** Address to listen on; unset listens on every interface (IPv4 and IPv6). */
   HOST: optionalStr(),
+  /** /healthz, /readyz and /metrics, off the public port (bound to METRICS_HOST). */
+  METRICS_PORT: int(9100, { min: 0, max: 65535 }),
+  /** Client addresses in connection logs: `full`, `truncated` (IPv4 /24, IPv6 /48), or `none`. */
+  LOG_CLIENT_ADDRESS: oneOf(['full', 'truncated', 'none'], 'truncated'),
   RULES: str('YOLO'),
   MAIN_LANG: str('en'),
   /** Unique id of this edge process (presence tracks liveness per edge). */
@@ -45,10 +49,18 @@ export const edgeSpec = {
   EMBED_SERVICES: oneOf(['auto', 'always', 'never'], 'auto'),
 };
 
+export const edgeRules: Rule[] = [
+  ...busRules,
+  ...limitsRules,
+  atMost('EDGE_HEARTBEAT_MS', 'EDGE_TTL_MS', { factor: 0.5, why: 'presence must hear at least two heartbeats per TTL, or it reclaims a live edge' }),
+  atMost('RATE_LIMIT_PER_SECOND', 'RATE_LIMIT_BURST', { why: 'the burst must hold at least one second of the sustained rate' }),
+  (c) => (c.PORT === c.METRICS_PORT && c.PORT !== 0 ? `METRICS_PORT: must differ from PORT (${String(c.PORT)})` : undefined),
+];
+
 export type EdgeConfig = ReturnType<typeof loadEdgeConfig>;
 
 export function loadEdgeConfig(env: Record<string, string | undefined>) {
-  const c = loadConfig(edgeSpec, env);
+  const c = loadConfig(edgeSpec, env, edgeRules);
   return Object.freeze({
     ...c,
     EDGE_ID: c.EDGE_ID ?? `${hostname()}-${randomUUID().slice(0, 8)}`,

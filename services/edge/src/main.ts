@@ -1,6 +1,6 @@
 import { QChatError, subjects } from '@qchat/protocol';
 import { RpcClient, createBus, type Bus } from '@qchat/bus';
-import { createLogger, handleSignals, printable, runMain, type Logger } from '@qchat/runtime';
+import { checkConfigAndExit, checkConfigRequested, createLogger, handleSignals, printable, runMain, type Logger } from '@qchat/runtime';
 import { loadEdgeConfig, type EdgeConfig } from './config';
 import { createEdge } from './app';
 
@@ -16,21 +16,32 @@ async function backendsMissing(bus: Bus, config: EdgeConfig): Promise<boolean> {
   return results.some((r) => r.status === 'rejected' && r.reason instanceof QChatError && r.reason.code === 'no_responders');
 }
 
+// An edge may serve presence and relay itself (EMBED_SERVICES): unless that is ruled out, their variables are
+// checked too, in the same pass, before anything starts.
+const mayEmbed = process.env.EMBED_SERVICES?.trim() !== 'never';
+const loadAll = async () => (await import('@qchat/all-in-one')).loadStackConfig(process.env);
+
+if (checkConfigRequested()) {
+  const all = mayEmbed ? await loadAll().catch((err: unknown) => err) : undefined;
+  checkConfigAndExit('edge', () => { if (all instanceof Error) throw all; if (!mayEmbed) loadEdgeConfig(process.env); });
+}
+
 let log: Logger | undefined;
 await runMain(() => log!, async () => {
-  const config = loadEdgeConfig(process.env);
-  log = createLogger({ service: 'edge', level: config.LOG_LEVEL });
+  const configs = mayEmbed ? await loadAll() : undefined;
+  const config = configs?.edge ?? loadEdgeConfig(process.env);
+  log = createLogger({ service: 'edge', level: config.LOG_LEVEL, format: config.LOG_FORMAT, bindings: { instance: config.INSTANCE_ID, edge: config.EDGE_ID } });
   const local = !config.REDIS_URL || !config.NATS_URL;
   const bus = local ? undefined : await createBus(config, log, 'edge');
   const embed = config.EMBED_SERVICES === 'always' || local || (config.EMBED_SERVICES === 'auto' && await backendsMissing(bus!, config));
   if (embed) {
     if (!local) log.warn('no presence or relay answers on NATS: serving them in this edge (EMBED_SERVICES=never to refuse)');
     const { startStack } = await import('@qchat/all-in-one');
-    const stack = await startStack(process.env, log, bus);
+    const stack = await startStack(process.env, log, bus, configs);
     handleSignals({ stop: stack.stop, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, log });
     return;
   }
-  log.info({ config: printable(config) }, 'configuration');
+  log.debug({ config: printable(config) }, 'configuration');
   const edge = createEdge({ config, log, bus: bus! });
   await edge.start();
   handleSignals({ stop: async () => { await edge.stop(); await bus!.close(); }, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, log });

@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { DEFAULT_LIMITS, QChatError, stamp, type TextBody } from '@qchat/protocol';
 import { createLogger } from '@qchat/runtime';
-import { Counter, Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpApp, locateJsonError, sortNicknames, type HttpDeps } from '../src/http';
 import { INDEX_HTML } from '../src/http/pages';
@@ -22,7 +21,6 @@ class World {
   publishError: Error | undefined;
   ready = { ready: true, reasons: [] as string[] };
   logs: Record<string, unknown>[] = [];
-  registry = new Registry();
   private nextId = 0;
 
   deps(overrides: Partial<HttpDeps['config']> = {}): HttpDeps {
@@ -43,7 +41,6 @@ class World {
         ...overrides,
       },
       log: createLogger({ service: 'edge-test', level: 'debug', destination: lines }),
-      registry: this.registry,
       presence: {
         users: async (channel) => {
           if (this.presenceError) throw this.presenceError;
@@ -139,14 +136,26 @@ describe('gischat endpoints', () => {
     });
   });
 
-  it('GET /status answers 500 text/plain when presence fails, logged once', async () => {
+  it('GET /status answers 500 {"detail"} on a bug, logged once', async () => {
     const { call, world } = await start();
-    world.presenceError = new Error('redis down');
-    const res = await call('/status');
-    expect(res.status).toBe(500);
-    expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
-    expect(await res.text()).toBe('Internal Server Error');
+    world.presenceError = new Error('a bug');
+    expect(await expectJson(await call('/status'), 500)).toEqual({ detail: 'Internal Server Error' });
     expect(world.errorsLogged('request failed')).toBe(1);
+  });
+
+  it('answers 503 {"detail"} while presence is unavailable, logged once when it starts and once when it ends', async () => {
+    const { call, world } = await start();
+    world.presenceError = new QChatError('unavailable', 'presence store unavailable');
+    for (let i = 0; i < 3; i++) {
+      const res = await call('/status');
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect(await expectJson(res, 503)).toEqual({ detail: 'Service temporarily unavailable, try again' });
+    }
+    world.presenceError = undefined;
+    await expectJson(await call('/status'), 200);
+    const outage = world.logs.filter((l) => String(l['msg']).startsWith('presence or relay (HTTP API)'));
+    expect(outage.map((l) => [l['level'], l['failed']])).toEqual([[40, undefined], [30, 3]]);
+    expect(world.errorsLogged('request failed')).toBe(0);
   });
 
   it('GET /channel/{c}/users sorts by lower-cased code units, stable', async () => {
@@ -463,14 +472,9 @@ describe('operations', () => {
     expect(await expectJson(await call('/readyz'), 503)).toEqual({ status: 'not ready', reasons: ['nats disconnected', 'closing'] });
   });
 
-  it('GET /metrics exposes the registry', async () => {
-    const { call, world } = await start();
-    const counter = new Counter({ name: 'qchat_edge_test_total', help: 'test counter', registers: [world.registry] });
-    counter.inc(2);
-    const res = await call('/metrics');
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toBe(world.registry.contentType);
-    expect(await res.text()).toContain('qchat_edge_test_total 2');
+  it('does not serve /metrics on the public port (it is on METRICS_PORT)', async () => {
+    const { call } = await start();
+    expect(await expectJson(await call('/metrics'), 404)).toEqual({ detail: 'Not Found' });
   });
 });
 

@@ -1,6 +1,6 @@
-import { QUEUE, keys, subjects } from '@qchat/protocol';
+import { QChatError, QUEUE, keys, subjects } from '@qchat/protocol';
 import { serveRpc, type Bus } from '@qchat/bus';
-import { Closers, registerDependencyGauge, busReadiness, closeServer, createRegistry, once, startOpsServer, type Registry } from '@qchat/runtime';
+import { Closers, OutageLog, registerDependencyGauge, graceReadiness, closeServer, createRegistry, isConnectionError, once, startOpsServer, type Registry } from '@qchat/runtime';
 import type { Logger } from 'pino';
 import { Announcer } from './announcer';
 import type { PresenceConfig } from './config';
@@ -29,7 +29,11 @@ export function createPresence(deps: PresenceDeps) {
   const handlerDeps = { channels: config.CHANNELS, largeChannel: config.LARGE_CHANNEL_MEMBERS, store, announce: new Announcer(bus.broker, keys(config.INSTANCE_ID), metrics, bus.redis), metrics };
   const subj = subjects(config.INSTANCE_ID);
   let serving = false;
-  const readiness = () => busReadiness(bus, { 'not serving': serving });
+  const grace = graceReadiness(bus, config.READINESS_GRACE_MS);
+  closers.defer('readiness', grace.stop);
+  const readiness = () => grace.readiness({ 'not serving': serving });
+  // A Redis outage fails every request: logged when it starts and when it ends, not once per request.
+  const outage = new OutageLog(log, 'presence store (redis)');
 
   async function start(): Promise<void> {
     const h = createHandlers(handlerDeps);
@@ -49,8 +53,15 @@ export function createPresence(deps: PresenceDeps) {
         try {
           const out = await (handler as (r: never) => Promise<unknown>)(req);
           metrics.operations.inc({ op, outcome: 'ok' });
+          outage.succeeded();
           return out;
         } catch (err) {
+          // Redis away is an outage (`unavailable`, retryable, the edge says "try again"), not a handler bug.
+          if (!(err instanceof QChatError) && (isConnectionError(err) || !bus.broker.ready())) {
+            outage.failed(err, { op });
+            metrics.operations.inc({ op, outcome: 'unavailable' });
+            throw new QChatError('unavailable', 'presence store unavailable', { cause: err });
+          }
           metrics.operations.inc({ op, outcome: (err as { code?: string }).code ?? 'internal' });
           throw err;
         }
@@ -62,9 +73,13 @@ export function createPresence(deps: PresenceDeps) {
     serving = true;
     closers.defer('serving', () => { serving = false; });
     if (deps.opsServer !== false) {
-      closers.add('ops server', await startOpsServer({ port: config.METRICS_PORT, registry, readiness }), closeServer);
+      closers.add('ops server', await startOpsServer({ port: config.METRICS_PORT, host: config.METRICS_HOST, registry, readiness }), closeServer);
     }
-    log.info({ channels: config.CHANNELS, store: bus.redis ? 'redis' : 'memory' }, 'presence started');
+    log.info({
+      channels: config.CHANNELS,
+      store: bus.redis ? 'redis' : 'memory',
+      metrics: deps.opsServer !== false ? `http://${config.METRICS_HOST}:${config.METRICS_PORT}/metrics` : undefined,
+    }, 'presence started');
   }
 
   return { start, stop: once(() => closers.closeAll()), readiness, registry, store };

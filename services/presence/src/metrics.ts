@@ -1,7 +1,12 @@
 import { Counter, type Registry } from 'prom-client';
+import { combinations, initSeries } from '@qchat/runtime';
+
+export const PRESENCE_OPS = ['join', 'register', 'leave', 'users', 'counts', 'heartbeat', 'sync', 'edge_down'] as const;
+/** `unavailable`: Redis away (an outage, not a bug); `internal`: a handler bug. Client-caused codes appear when they happen. */
+export const PRESENCE_OUTCOMES = ['ok', 'unavailable', 'internal'] as const;
 
 export function createPresenceMetrics(registry: Registry) {
-  return {
+  const m = {
     operations: new Counter({
       name: 'qchat_presence_operations_total',
       help: 'Presence operations handled, by operation and outcome.',
@@ -26,5 +31,10 @@ export function createPresenceMetrics(registry: Registry) {
       registers: [registry],
     }),
   };
+  // Known label values exist at 0 from startup: the first reclaim of a dead edge is an increase() from 0.
+  initSeries(m.operations, combinations({ op: PRESENCE_OPS, outcome: PRESENCE_OUTCOMES }));
+  initSeries(m.reclaimedConnections, [{ reason: 'expired' }, { reason: 'drain' }]);
+  initSeries(m.framesPublished, ['nb_users', 'newcomer', 'exiter'].map((type) => ({ type })));
+  return m;
 }
 export type PresenceMetrics = ReturnType<typeof createPresenceMetrics>;

@@ -1,6 +1,6 @@
-import { QUEUE, keys, subjects } from '@qchat/protocol';
+import { QChatError, QUEUE, keys, subjects } from '@qchat/protocol';
 import { serveRpc, type Bus } from '@qchat/bus';
-import { Closers, registerDependencyGauge, busReadiness, closeServer, createRegistry, once, startOpsServer, type Registry } from '@qchat/runtime';
+import { Closers, OutageLog, registerDependencyGauge, graceReadiness, closeServer, createRegistry, once, startOpsServer, type Registry } from '@qchat/runtime';
 import type { Logger } from 'pino';
 import type { RelayConfig } from './config';
 import { createRelayMetrics } from './metrics';
@@ -29,23 +29,36 @@ export function createRelay(deps: RelayDeps) {
   const store: HistoryStore = bus.redis ? new RedisHistoryStore(bus.redis, config.INSTANCE_ID) : new MemoryHistoryStore();
   const subj = subjects(config.INSTANCE_ID);
   let serving = false;
-
-  const readiness = () => busReadiness(bus, { 'not serving': serving });
+  const grace = graceReadiness(bus, config.READINESS_GRACE_MS);
+  closers.defer('readiness', grace.stop);
+  const readiness = () => grace.readiness({ 'not serving': serving });
+  // Store or publish failures during a Redis outage: logged when it starts and when it ends, not per message.
+  const outage = new OutageLog(log, 'relay store (redis)');
+  const watched = <Req, Res>(handler: (req: Req) => Promise<Res>) => async (req: Req): Promise<Res> => {
+    try {
+      const out = await handler(req);
+      outage.succeeded();
+      return out;
+    } catch (err) {
+      if (err instanceof QChatError && err.code === 'unavailable' && err.cause !== undefined) outage.failed(err.cause);
+      throw err;
+    }
+  };
 
   async function start(): Promise<void> {
     configureImageDecoder();
     const images = new ImageQueue(config.IMAGE_CONCURRENCY, config.IMAGE_QUEUE_LENGTH);
-    const publish = createPublishHandler({ config, store, broker: bus.broker, keys: keys(config.INSTANCE_ID), metrics, log, images, decodeLimits: config.decodeLimits });
-    const history = createHistoryHandler({ channels: config.CHANNELS, store });
+    const publish = watched(createPublishHandler({ config, store, broker: bus.broker, keys: keys(config.INSTANCE_ID), metrics, log, images, decodeLimits: config.decodeLimits }));
+    const history = watched(createHistoryHandler({ channels: config.CHANNELS, store }));
     closers.defer('relay.publish', await serveRpc(bus.requester, subj.relayPublish, QUEUE.relay, publish, log));
     closers.defer('relay.history', await serveRpc(bus.requester, subj.relayHistory, QUEUE.relay, history, log));
     serving = true;
     closers.defer('serving', () => { serving = false; });
     if (deps.opsServer !== false) {
-      const server = await startOpsServer({ port: config.METRICS_PORT, registry, readiness });
+      const server = await startOpsServer({ port: config.METRICS_PORT, host: config.METRICS_HOST, registry, readiness });
       closers.add('ops server', server, closeServer);
     }
-    log.info({ channels: config.CHANNELS, metricsPort: deps.opsServer !== false ? config.METRICS_PORT : undefined }, 'relay started');
+    log.info({ channels: config.CHANNELS, metrics: deps.opsServer !== false ? `http://${config.METRICS_HOST}:${config.METRICS_PORT}/metrics` : undefined }, 'relay started');
   }
 
   return { start, stop: once(() => closers.closeAll()), readiness, registry };

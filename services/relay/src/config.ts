@@ -1,9 +1,10 @@
-import { busSpec, channelsSpec, int, limitsFrom, limitsSpec, loadConfig } from '@qchat/runtime';
+import { busRules, busSpec, channelsSpec, int, limitsFrom, limitsRules, limitsSpec, loadConfig, standaloneRules, standaloneSpec, type Rule } from '@qchat/runtime';
 
 export const relaySpec = {
   ...busSpec,
   ...channelsSpec,
   ...limitsSpec,
+  ...standaloneSpec,
   /** History kept per channel and replayed on connect; 0 keeps none (protocol.md §6 D17). */
   MAX_STORED_MESSAGES: int(5, { min: 0, max: 10_000 }),
   /** Images decoded at once by one relay, and images waiting for a turn (more are refused: "send again"). */
@@ -17,10 +18,13 @@ export const relaySpec = {
   METRICS_PORT: int(9102, { min: 0, max: 65535 }),
 };
 
+export const relayRules: Rule[] = [...busRules, ...limitsRules];
+
 export type RelayConfig = ReturnType<typeof loadRelayConfig>;
 
-export function loadRelayConfig(env: Record<string, string | undefined>) {
-  const c = loadConfig(relaySpec, env);
+/** `standalone`: the relay process of its own (not inside an edge), which needs REDIS_URL and NATS_URL. */
+export function loadRelayConfig(env: Record<string, string | undefined>, opts: { standalone?: boolean } = {}) {
+  const c = loadConfig(relaySpec, env, opts.standalone ? [...relayRules, ...standaloneRules] : relayRules);
   return Object.freeze({
     ...c,
     limits: limitsFrom(c),

@@ -1,7 +1,12 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { combinations, initSeries } from '@qchat/runtime';
+
+/** Message types relay handles (every chat type a client may send). */
+export const RELAY_TYPES = ['text', 'image', 'like', 'geojson', 'crs', 'bbox', 'position', 'model', 'script'] as const;
+export const RELAY_OUTCOMES = ['published', 'uncompliant', 'duplicate', 'error'] as const;
 
 export function createRelayMetrics(registry: Registry) {
-  return {
+  const m = {
     processed: new Counter({
       name: 'qchat_relay_messages_total',
       help: 'Messages handled by relay, by type and outcome (published, uncompliant, duplicate, error).',
@@ -37,5 +42,10 @@ export function createRelayMetrics(registry: Registry) {
       registers: [registry],
     }),
   };
+  // Known label values exist at 0 from startup, so increase() sees the first error.
+  initSeries(m.processed, combinations({ type: RELAY_TYPES, outcome: RELAY_OUTCOMES }));
+  initSeries(m.duration, RELAY_TYPES.map((type) => ({ type })));
+  initSeries(m.imageBytes, [{ direction: 'in' }, { direction: 'out' }]);
+  return m;
 }
 export type RelayMetrics = ReturnType<typeof createRelayMetrics>;

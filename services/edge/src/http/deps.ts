@@ -1,6 +1,5 @@
 import type { Limits, TextBody } from '@qchat/protocol';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 
 /** What the HTTP layer needs from the rest of the edge; plain objects, so tests can pass in-memory ones. */
 export interface HttpDeps {
@@ -13,8 +12,11 @@ export interface HttpDeps {
     MAX_HTTP_BODY_BYTES: number;
   };
   log: Logger;
-  /** Served by GET /metrics. */
-  registry: Registry;
+  /** Request metrics: known routes up front (their series start at 0), then one call per answered request. */
+  http?: {
+    routes(list: { path: string; methods: string[] }[]): void;
+    request(route: string, method: string, status: number, seconds: number): void;
+  };
   presence: {
     /** Registered nicknames of a channel, in any order. */
     users(channel: string): Promise<string[]>;
@@ -28,7 +30,7 @@ export interface HttpDeps {
     publishText(channel: string, body: TextBody): Promise<string>;
   };
   /** For GET /readyz. */
-  readiness(): { ready: boolean; reasons: string[] };
+  readiness(): { ready: boolean; reasons: string[]; degraded?: string[] };
   /** Reported by GET /version and the OpenAPI document, e.g. "3.4.1". */
   version: string;
 }

@@ -1,7 +1,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { sendDetail, sendPlain } from './json';
+import { OutageLog } from '@qchat/runtime';
+import { sendDetail } from './json';
 
 export const notFound: RequestHandler = (_req, res) => {
   sendDetail(res, 404, 'Not Found');
@@ -13,13 +14,27 @@ function clientStatus(err: unknown): number | undefined {
   return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
 }
 
+/** Codes of a relay or presence that cannot answer right now (down, overloaded, broker away): retry later. */
+const UNAVAILABLE_CODES: ReadonlySet<unknown> = new Set(['unavailable', 'timeout', 'no_responders']);
+
+function errorCode(err: unknown): unknown {
+  return typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+}
+
 /**
- * Last middleware. Client errors raised by express itself become FastAPI-shaped JSON: a path parameter with
- * malformed percent-encoding (router raises a 400 URIError) is answered 404 like any unknown path. Anything
- * else is our fault: logged once, 500 `Internal Server Error` as text/plain, as gischat answers.
+ * Last middleware; every answer is FastAPI-shaped JSON `{"detail": …}`. Client errors raised by express itself
+ * keep their status: a path parameter with malformed percent-encoding (router raises a 400 URIError) is answered
+ * 404 like any unknown path. A backend that cannot answer (presence or relay down, Redis or NATS away) is a 503,
+ * logged once when the outage starts and once when it ends. Anything else is our fault: logged, 500.
  */
-export function errorHandler(log: Logger): ErrorRequestHandler {
-  return (err: unknown, req, res, _next) => {
+export function errorHandling(log: Logger): { track: RequestHandler; handler: ErrorRequestHandler } {
+  const outage = new OutageLog(log, 'presence or relay (HTTP API)');
+  /** First middleware: a request answered below 500 ends an outage. */
+  const track: RequestHandler = (_req, res, next) => {
+    res.once('finish', () => { if (res.statusCode < 500) outage.succeeded(); });
+    next();
+  };
+  const handler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
     const status = clientStatus(err);
     if (status !== undefined && !res.headersSent) {
       log.debug({ err, method: req.method, path: req.path }, 'request refused');
@@ -27,11 +42,19 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       else sendDetail(res, status, STATUS_CODES[status] ?? 'Bad Request');
       return;
     }
-    log.error({ err, method: req.method, path: req.path }, 'request failed');
+    const unavailable = UNAVAILABLE_CODES.has(errorCode(err));
+    if (unavailable) outage.failed(err, { method: req.method, path: req.path });
+    else log.error({ err, method: req.method, path: req.path }, 'request failed');
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    sendPlain(res, 500, 'Internal Server Error');
+    if (unavailable) {
+      res.setHeader('Retry-After', '1');
+      sendDetail(res, 503, 'Service temporarily unavailable, try again');
+    } else {
+      sendDetail(res, 500, 'Internal Server Error');
+    }
   };
+  return { track, handler };
 }

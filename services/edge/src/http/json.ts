@@ -26,11 +26,3 @@ export function sendHtml(res: Response, html: string | Buffer): void {
   res.setHeader('Content-Length', typeof html === 'string' ? Buffer.byteLength(html, 'utf8') : html.length);
   res.end(html);
 }
-
-/** Starlette's PlainTextResponse, used for uncaught errors. */
-export function sendPlain(res: Response, status: number, text: string): void {
-  res.status(status);
-  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-  res.setHeader('Content-Length', Buffer.byteLength(text, 'utf8'));
-  res.end(text);
-}

@@ -10,10 +10,11 @@ import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { CLOSE, parseFrame, type Limits } from '@qchat/protocol';
 import type { Logger } from 'pino';
 import type { Backend } from '../backend';
-import type { EdgeMetrics } from '../metrics';
+import { closeReason, type EdgeMetrics } from '../metrics';
 import { dispatch, reply, UNAVAILABLE, type HandlerContext } from './handlers';
 import type { Hub } from './hub';
 import { Session } from './session';
+import { loggedAddress, type AddressLogging } from './log-fields';
 
 export interface GatewayConfig {
   CHANNELS: readonly string[];
@@ -25,6 +26,7 @@ export interface GatewayConfig {
   RATE_LIMIT_BURST: number;
   MAX_CONNECTIONS_PER_IP: number;
   TRUST_PROXY_HOPS: number;
+  LOG_CLIENT_ADDRESS?: AddressLogging;
   limits: Limits;
 }
 
@@ -65,9 +67,10 @@ export function parseChannelPath(url: string | undefined): string | null {
   }
 }
 
-function refuse(socket: Duplex, status: number, text: string, body: string): void {
-  const payload = Buffer.from(body, 'utf8');
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${payload.length}\r\nConnection: close\r\n\r\n${body}`);
+/** Answers a refused upgrade with the API's error shape, `{"detail": …}` (clients only look at the status). */
+function refuse(socket: Duplex, status: number, text: string, detail: string): void {
+  const body = JSON.stringify({ detail });
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 export class Gateway {
@@ -121,6 +124,7 @@ export class Gateway {
     socket.on('error', () => socket.destroy());
     const refused = (status: number, text: string, body: string) => {
       this.deps.metrics.upgradesRefused.inc({ status: String(status) });
+      this.deps.log.debug({ status, reason: body, path: req.url, client: this.logged(clientAddress(req, this.deps.config.TRUST_PROXY_HOPS)) }, 'upgrade refused');
       refuse(socket, status, text, body);
     };
     if (!this.accepting) return refused(503, 'Service Unavailable', 'Server shutting down.');
@@ -138,11 +142,13 @@ export class Gateway {
     const session = new Session(ws, socket, channel, ip, config.RATE_LIMIT_BURST, Date.now());
     this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
     metrics.connections.inc({ channel });
+    metrics.connectionsOpened.inc({ channel });
+    this.deps.log.info({ conn: session.id, channel, client: this.logged(ip) }, 'connection opened');
     ws.on('message', (data, isBinary) => this.onMessage(session, data, isBinary));
     ws.on('pong', () => { session.awaitingPongSince = 0; });
     socket.on('drain', () => this.deps.hub.drained(session));
     ws.on('error', (err) => this.deps.log.debug({ err, conn: session.id }, 'socket error'));
-    ws.once('close', (code) => this.onClose(session, code));
+    ws.once('close', (code, reason) => this.onClose(session, code, reason.toString('utf8')));
     session.chain = this.connect(session);
   }
 
@@ -180,11 +186,13 @@ export class Gateway {
     if (session.closed) return;
     if (isBinary) {
       metrics.framesReceived.inc({ type: 'binary', outcome: 'refused' });
+      log.debug({ conn: session.id, outcome: 'refused', reason: 'binary frame' }, 'frame rejected');
       session.ws.close(CLOSE.unsupportedData, 'Binary frames are not supported');
       return;
     }
     if (!session.take(config.RATE_LIMIT_PER_SECOND, config.RATE_LIMIT_BURST, Date.now())) {
       metrics.framesReceived.inc({ type: 'unknown', outcome: 'rate_limited' });
+      log.debug({ conn: session.id, outcome: 'rate_limited' }, 'frame rejected');
       reply(this.ctx, session, 'Rate limit exceeded: too many messages, slow down');
       return;
     }
@@ -213,6 +221,7 @@ export class Gateway {
     const parsed = parseFrame(text, config.limits);
     if (!parsed.ok) {
       metrics.framesReceived.inc({ type: 'invalid', outcome: 'uncompliant' });
+      this.deps.log.debug({ conn: session.id, outcome: 'uncompliant', reason: parsed.reason }, 'frame rejected');
       reply(this.ctx, session, parsed.reason);
       return;
     }
@@ -220,8 +229,11 @@ export class Gateway {
     await dispatch(this.ctx, session, parsed.frame);
   }
 
-  private onClose(session: Session, code: number): void {
+  private onClose(session: Session, code: number, reason: string): void {
     const { hub, backend, metrics, log } = this.deps;
+    const why = closeReason(code, this.draining);
+    metrics.connectionsClosed.inc({ reason: why });
+    log.info({ conn: session.id, channel: session.channel, nick: session.nick ?? undefined, durationMs: Date.now() - session.openedAt, code, reason: reason || why, client: this.logged(session.ip) }, 'connection closed');
     session.closed = true;
     session.pending = [];
     hub.detach(session);
@@ -234,6 +246,10 @@ export class Gateway {
     session.chain = session.chain
       .then(() => backend.leave(session.channel, session.id))
       .then(() => undefined, (err: unknown) => log.warn({ err, conn: session.id }, 'presence leave failed; the next heartbeat corrects it'));
+  }
+
+  private logged(ip: string): string | undefined {
+    return loggedAddress(ip, this.deps.config.LOG_CLIENT_ADDRESS);
   }
 
   /** Pings every WS_PING_INTERVAL; a socket that does not answer within WS_PING_TIMEOUT is closed (1011). */

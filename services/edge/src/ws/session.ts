@@ -8,6 +8,8 @@ interface Held { id: string; frame: Buffer; count: boolean; seq: number }
 /** One client socket in one chat channel. Kept small: thousands live at once. */
 export class Session {
   readonly id: string = randomUUID();
+  /** When the socket was accepted (for the duration in the close log line). */
+  readonly openedAt = Date.now();
   /** Nickname registered by this socket (one per socket; a second `newcomer` replaces it). */
   nick: string | null = null;
   /** Until the connect sequence (nb_users, then history) is sent, live frames wait in `held`. */

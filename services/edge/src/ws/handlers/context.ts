@@ -19,13 +19,15 @@ export const UNAVAILABLE = 'The server could not process this message right now 
 
 /**
  * Turns a failed backend call into the sender's reply: a client-facing reason (uncompliant, nickname taken)
- * as it is, anything else as a clear "try again" after logging it once.
+ * as it is, anything else as a clear "try again". An outage (unavailable, timeout, no responders) is logged by the
+ * backend once when it starts and once when it ends; anything else here, once per failure.
  */
 export function replyFailure(ctx: HandlerContext, session: Session, err: unknown, op: string): void {
   if (err instanceof QChatError && (err.code === 'uncompliant' || err.code === 'nickname_taken')) {
     reply(ctx, session, err.message);
     return;
   }
-  ctx.log.warn({ err, op, conn: session.id, code: err instanceof QChatError ? err.code : 'internal' }, 'backend call failed');
+  const outage = err instanceof QChatError && (err.code === 'unavailable' || err.code === 'timeout' || err.code === 'no_responders');
+  if (!outage) ctx.log.warn({ err, op, conn: session.id, code: err instanceof QChatError ? err.code : 'internal' }, 'backend call failed');
   reply(ctx, session, UNAVAILABLE);
 }
