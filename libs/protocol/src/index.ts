@@ -5,3 +5,4 @@ export * from './rpc';
 export * from './errors';
 export * from './limits';
 export * from './validate';
+export * from './moderation';

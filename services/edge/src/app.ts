@@ -9,7 +9,9 @@ import { createBackend } from './backend';
 import type { EdgeConfig } from './config';
 import { startHeartbeat } from './heartbeat';
 import { createHttpApp } from './http/app';
+import { clientAddress, blockList } from './client-address';
 import { createEdgeMetrics } from './metrics';
+import { BanList, startModeration } from './moderation';
 import { Gateway } from './ws/gateway';
 import { Hub } from './ws/hub';
 
@@ -30,7 +32,10 @@ export function createEdge(deps: EdgeDeps) {
   const backend = createBackend(rpc, subjects(config.INSTANCE_ID), config.EDGE_ID);
   const topic = keys(config.INSTANCE_ID).topic;
   const hub = new Hub({ broker: bus.broker, topic, maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES, nbUsersIntervalMs: config.NB_USERS_INTERVAL_MS, metrics, log });
-  const gateway = new Gateway({ config, hub, backend, metrics, log });
+  const bans = new BanList(async () => (await backend.bans()).bans, log);
+  const gateway = new Gateway({ config, hub, backend, metrics, log, bans });
+  const trust = { hops: config.TRUST_PROXY_HOPS, proxies: blockList(config.TRUSTED_PROXIES) };
+  let adminPort: number | undefined;
   let closing = false;
   let server: Server | undefined;
 
@@ -45,7 +50,10 @@ export function createEdge(deps: EdgeDeps) {
     presence: {
       users: async (channel) => (await backend.users(channel)).users,
       counts: async (channels) => (await backend.counts(channels)).counts,
+      holder: (channel, nick) => backend.holder(channel, nick),
     },
+    clientAddress: (req) => clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trust),
+    onRateLimited: () => metrics.httpRateLimited.inc(),
     relay: {
       history: async (channel) => (await backend.history(channel)).frames,
       publishText: async (channel: string, body: TextBody) => (await backend.publish(channel, randomUUID(), body, 'http')).frame,
@@ -67,6 +75,7 @@ export function createEdge(deps: EdgeDeps) {
       setTimeout(() => server!.closeAllConnections(), Math.min(2_000, config.SHUTDOWN_TIMEOUT_MS / 4)).unref();
     }));
     closers.defer('heartbeat', startHeartbeat({ backend, hub, log, intervalMs: config.EDGE_HEARTBEAT_MS }));
+    adminPort = await startModeration({ config, bus, controlTopic: keys(config.INSTANCE_ID).control, backend, hub, bans, metrics, log, closers });
     log.info({ port: port(), edge: config.EDGE_ID, channels: config.CHANNELS }, 'edge listening');
   }
 
@@ -90,5 +99,5 @@ export function createEdge(deps: EdgeDeps) {
     await closers.closeAll();
   });
 
-  return { start, stop, readiness, registry, port, hub };
+  return { start, stop, readiness, registry, port, hub, adminPort: () => adminPort };
 }

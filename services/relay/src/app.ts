@@ -7,6 +7,7 @@ import { createRelayMetrics } from './metrics';
 import { MemoryHistoryStore, RedisHistoryStore, type HistoryStore } from './store';
 import { createPublishHandler } from './handlers/publish';
 import { createHistoryHandler } from './handlers/history';
+import { createModerationHandlers } from './handlers/moderation';
 
 export interface RelayDeps {
   config: RelayConfig;
@@ -35,6 +36,9 @@ export function createRelay(deps: RelayDeps) {
     const history = createHistoryHandler({ channels: config.CHANNELS, store });
     closers.defer('relay.publish', await serveRpc(bus.requester, subj.relayPublish, QUEUE.relay, publish, log));
     closers.defer('relay.history', await serveRpc(bus.requester, subj.relayHistory, QUEUE.relay, history, log));
+    const moderation = createModerationHandlers({ channels: config.CHANNELS, store });
+    closers.defer('relay.delete', await serveRpc(bus.requester, subj.relayDelete, QUEUE.relay, moderation.remove, log));
+    closers.defer('relay.clear', await serveRpc(bus.requester, subj.relayClear, QUEUE.relay, moderation.clear, log));
     serving = true;
     closers.defer('serving', () => { serving = false; });
     if (deps.opsServer !== false) {

@@ -6,6 +6,7 @@ import { errorHandler, notFound } from './errors';
 import { opsEndpoints } from './ops';
 import { pageEndpoints } from './pages';
 import { mountEndpoints, trailingSlashRedirect } from './routes';
+import { securityHeaders } from './security-headers';
 
 export type { HttpDeps } from './deps';
 
@@ -22,6 +23,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   app.set('etag', false);
   app.set('x-powered-by', false);
 
+  app.use(securityHeaders());
   const endpoints = [...pageEndpoints(deps), ...apiEndpoints(deps), ...docsEndpoints(deps), ...opsEndpoints(deps)];
   mountEndpoints(app, endpoints);
   app.use(trailingSlashRedirect(endpoints));

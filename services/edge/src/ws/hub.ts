@@ -3,10 +3,11 @@
  * A broker message is a route plus frame bytes serialised once upstream; the hub sends those same bytes to
  * every selected socket, and each socket gets at most one (corked) write per event-loop turn.
  */
-import { CLOSE, decodeEnvelope, type Route } from '@qchat/protocol';
+import { CLOSE, type Route } from '@qchat/protocol';
 import type { Broker, Unsubscribe } from '@qchat/bus';
 import type { Logger } from 'pino';
 import type { EdgeMetrics } from '../metrics';
+import { inspectBrokerMessage } from './broker-frames';
 import type { Session } from './session';
 
 const SUBSCRIBE_RETRY_MS = 1_000;
@@ -136,9 +137,10 @@ export class Hub {
   private deliver(channel: string, payload: Buffer): void {
     const entry = this.channels.get(channel);
     if (!entry) return;
-    const decoded = decodeEnvelope(payload);
-    if (!decoded) {
-      this.deps.log.error({ channel, bytes: payload.length }, 'malformed broker message dropped');
+    const decoded = inspectBrokerMessage(payload);
+    if (!decoded.ok) {
+      this.deps.metrics.brokerDropped.inc({ reason: decoded.reason });
+      this.deps.log.warn({ channel, bytes: payload.length, reason: decoded.reason }, 'broker message dropped');
       return;
     }
     const { route, frame } = decoded;
