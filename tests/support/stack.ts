@@ -44,6 +44,8 @@ export interface Stack {
   edges: ServiceProcess[];
   ws(edge: number, channel: string): string;
   http(edge: number): string;
+  /** Base URL of an edge's moderation API (when the stack's env sets ADMIN_TOKEN). */
+  admin(edge: number): string;
   client(edge: number, channel: string): Promise<TestClient>;
   /** Connects, takes the connect sequence's nb_users, registers `nick` and waits for its own newcomer echo. */
   member(edge: number, channel: string, nick: string): Promise<TestClient>;
@@ -80,13 +82,16 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const all: ServiceProcess[] = [];
   const clients: TestClient[] = [];
   const ports = new Map<ServiceProcess, number>();
+  const adminPorts = new Map<ServiceProcess, number>();
 
   async function start(name: ServiceName): Promise<ServiceProcess> {
     const port = await freePort();
     const portVar = name === 'edge' ? 'PORT' : 'METRICS_PORT';
-    const p = await startService(name, { ...env, [portVar]: String(port) });
+    const admin: Record<string, string> = name === 'edge' && env.ADMIN_TOKEN ? { ADMIN_PORT: String(await freePort()) } : {};
+    const p = await startService(name, { ...env, [portVar]: String(port), ...admin });
     all.push(p);
     ports.set(p, port);
+    if (admin.ADMIN_PORT) adminPorts.set(p, Number(admin.ADMIN_PORT));
     return p;
   }
   const many = (name: ServiceName, n: number) => Promise.all(Array.from({ length: n }, () => start(name)));
@@ -98,6 +103,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     edges: [],
     ws: (edge, channel) => `ws://127.0.0.1:${ports.get(stack.edges[edge]!)}/channel/${encodeURIComponent(channel)}/ws`,
     http: (edge) => `http://127.0.0.1:${ports.get(stack.edges[edge]!)}`,
+    admin: (edge) => `http://127.0.0.1:${adminPorts.get(stack.edges[edge]!)}`,
     async client(edge, channel) {
       const c = await connectClient(stack.ws(edge, channel));
       clients.push(c);
