@@ -53,6 +53,8 @@ describe('moderation API across two edges', () => {
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toBe('Bearer');
     expect((await fetch(`${stack.http(0)}/admin/bans`)).status).toBe(404);
+    const doc = (await (await fetch(`${stack.admin(1)}/admin/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/admin/bans', '/admin/channels/{channel}/kick', '/admin/channels/{channel}/messages/{id}']));
   });
 
   it('lists, deletes, kicks, bans and clears; every action reaches both edges and is audited', async () => {

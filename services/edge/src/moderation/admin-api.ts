@@ -9,6 +9,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { BanKind } from '@qchat/protocol';
 import type { Logger } from 'pino';
 import type { Backend } from '../backend';
+import { adminOpenApi } from './openapi';
 
 export type AdminBackend = Pick<Backend, 'conns' | 'deleteMessage' | 'clearHistory' | 'kick' | 'ban' | 'unban' | 'bans'>;
 
@@ -18,6 +19,8 @@ export interface AdminDeps {
   log: Logger;
   /** Id of the edge serving the request, written in audit lines. */
   edge: string;
+  /** Reported in the OpenAPI document. */
+  version?: string;
 }
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
@@ -56,6 +59,11 @@ export function createAdminRouter(deps: AdminDeps): Router {
   const { backend, log } = deps;
   const router = express.Router({ strict: true, caseSensitive: true });
   router.use(express.json({ limit: '16kb', type: () => true }));
+  const doc = JSON.stringify(adminOpenApi(deps.version ?? 'unknown'));
+  router.get('/admin/openapi.json', (_req, res) => {
+    res.setHeader('Content-Type', 'application/json');
+    res.end(doc);
+  });
 
   const audit = (req: Request, action: string, fields: Record<string, unknown>) => {
     log.info({ audit: true, action, edge: deps.edge, from: req.socket.remoteAddress, ...fields }, 'moderation action');

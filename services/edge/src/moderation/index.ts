@@ -1,6 +1,6 @@
 /** Wires moderation into an edge: the ban list, the control topic, and the admin server when ADMIN_TOKEN is set. */
 import type { Bus } from '@qchat/bus';
-import { closeServer, type Closers } from '@qchat/runtime';
+import { VERSION, closeServer, type Closers } from '@qchat/runtime';
 import type { Logger } from 'pino';
 import type { Backend } from '../backend';
 import type { EdgeMetrics } from '../metrics';
@@ -36,6 +36,7 @@ export async function startModeration(w: ModerationWiring): Promise<number | und
     backend: w.backend,
     log: w.log.child({ component: 'moderation' }),
     edge: w.config.EDGE_ID,
+    version: VERSION,
     port: w.config.ADMIN_PORT,
     host: w.config.ADMIN_HOST,
   });
