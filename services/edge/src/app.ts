@@ -12,6 +12,7 @@ import { createHttpApp } from './http/app';
 import { clientAddress, blockList } from './client-address';
 import { createEdgeMetrics } from './metrics';
 import { BanList, startModeration } from './moderation';
+import { soundHistory } from './ws/broker-frames';
 import { Gateway } from './ws/gateway';
 import { Hub } from './ws/hub';
 
@@ -55,7 +56,7 @@ export function createEdge(deps: EdgeDeps) {
     clientAddress: (req) => clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trust),
     onRateLimited: () => metrics.httpRateLimited.inc(),
     relay: {
-      history: async (channel) => (await backend.history(channel)).frames,
+      history: async (channel) => soundHistory((await backend.history(channel)).frames, () => metrics.brokerDropped.inc({ reason: 'history' })),
       publishText: async (channel: string, body: TextBody) => (await backend.publish(channel, randomUUID(), body, 'http')).frame,
     },
   });

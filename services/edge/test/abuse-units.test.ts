@@ -97,3 +97,15 @@ describe('client address and the trust-proxy rule', () => {
     expect(() => parse('proxy.local', 'TRUSTED_PROXIES')).toThrow(/TRUSTED_PROXIES/);
   });
 });
+
+describe('history frames from relay are untrusted too', () => {
+  it('keeps content messages with an id and drops the rest, counting each', async () => {
+    const { soundHistory } = await import('../src/ws/broker-frames');
+    let dropped = 0;
+    const ok = JSON.stringify({ type: 'text', id: ID, timestamp: 1, author: 'abc', avatar: null, text: 'x' });
+    const big = `{"type":"image","id":"${ID}","image_data":"${'A'.repeat(2 << 20)}"}`;
+    const frames = [ok, '{"type":"nb_users","id":"x","nb_users":-5}', 'not json', '[1]', `{"type":"like","id":"${ID}"}`, big, `${big.slice(0, -1)}`];
+    expect(soundHistory(frames, () => dropped++)).toEqual([ok, big]);
+    expect(dropped).toBe(5);
+  });
+});

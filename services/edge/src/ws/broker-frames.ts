@@ -7,7 +7,7 @@ import { isUtf8 } from 'node:buffer';
 import { MESSAGE_TYPES, decodeEnvelope, type Route } from '@qchat/protocol';
 
 export type Inspected = { ok: true; route: Route; frame: Buffer } | { ok: false; reason: DropReason };
-export type DropReason = 'envelope' | 'route' | 'utf8' | 'json' | 'type' | 'mismatch';
+export type DropReason = 'envelope' | 'route' | 'utf8' | 'json' | 'type' | 'mismatch' | 'history';
 
 /** Frames up to this size are parsed in full; bigger ones (images, layers) are checked by their first and last bytes. */
 export const PARSE_BROKER_FRAME_BYTES = 1024 * 1024;
@@ -65,4 +65,31 @@ export function inspectBrokerMessage(payload: Buffer): Inspected {
   }
   if (frame.toString('latin1', frame.length - 1) !== '}') return { ok: false, reason: 'json' };
   return { ok: true, route, frame };
+}
+
+/** Types a history may hold: content messages, never counts, likes or replies. */
+const STORED: ReadonlySet<string> = new Set(['text', 'image', 'geojson', 'crs', 'bbox', 'position', 'model', 'script']);
+
+/**
+ * A stored frame from relay.history is broker data too (a rogue responder could answer): it is replayed only when it
+ * is a JSON object of a content type with an id (frames up to 1 MiB parsed in full, bigger ones by their head and end).
+ */
+export function soundStoredFrame(frame: string): boolean {
+  if (frame.length <= PARSE_BROKER_FRAME_BYTES) {
+    try {
+      const f = JSON.parse(frame) as Record<string, unknown> | null;
+      return typeof f === 'object' && f !== null && !Array.isArray(f) && typeof f['type'] === 'string' && STORED.has(f['type']) && typeof f['id'] === 'string';
+    } catch {
+      return false;
+    }
+  }
+  const head = HEAD.exec(frame.slice(0, 128));
+  return head !== null && STORED.has(head[1]!) && frame.endsWith('}');
+}
+
+/** The sound frames of a history; the others are counted (`history`) and left out. */
+export function soundHistory(frames: string[], onDrop: () => void): string[] {
+  const out = frames.filter(soundStoredFrame);
+  for (let i = out.length; i < frames.length; i++) onDrop();
+  return out;
 }

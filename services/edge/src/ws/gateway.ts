@@ -13,6 +13,7 @@ import type { Backend } from '../backend';
 import { blockList, clientAddress as addressOf, type ProxyTrust } from '../client-address';
 import type { EdgeMetrics } from '../metrics';
 import type { BanList } from '../moderation/ban-list';
+import { soundHistory } from './broker-frames';
 import { precheck } from './frame-cost';
 import { dispatch, reply, UNAVAILABLE, type HandlerContext } from './handlers';
 import type { Hub } from './hub';
@@ -188,7 +189,7 @@ export class Gateway {
     }
     try {
       const { frames } = await backend.history(session.channel);
-      for (const frame of frames) {
+      for (const frame of soundHistory(frames, () => this.deps.metrics.brokerDropped.inc({ reason: 'history' }))) {
         const id = STORED_ID.exec(frame.slice(0, 256))?.[1];
         if (id) session.seen?.add(id);
         hub.send(session, Buffer.from(frame), 'replay');
