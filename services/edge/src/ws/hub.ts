@@ -38,6 +38,7 @@ export class Hub {
   private readonly channels = new Map<string, ChannelEntry>();
   private dirty: Session[] = [];
   private scheduled = false;
+  private droppedLoggedAt = 0;
   /** Frames queued this turn by kind: counted once per flush, not once per socket (a hot path). */
   private readonly sent = { broadcast: 0, private: 0, replay: 0 };
   private readonly flush = () => this.writeAll();
@@ -140,7 +141,12 @@ export class Hub {
     const decoded = inspectBrokerMessage(payload);
     if (!decoded.ok) {
       this.deps.metrics.brokerDropped.inc({ reason: decoded.reason });
-      this.deps.log.warn({ channel, bytes: payload.length, reason: decoded.reason }, 'broker message dropped');
+      // A flood of forged messages is counted in full but logged at most once a second.
+      const now = Date.now();
+      if (now - this.droppedLoggedAt >= 1_000) {
+        this.droppedLoggedAt = now;
+        this.deps.log.warn({ channel, bytes: payload.length, reason: decoded.reason }, 'broker message dropped');
+      }
       return;
     }
     const { route, frame } = decoded;
