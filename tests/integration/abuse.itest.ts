@@ -10,8 +10,14 @@ import { connectClient, expectUpgradeRefused, type TestClient } from '../support
 
 const is = (type: string, extra: (f: any) => boolean = () => true) => (f: any) => f?.type === type && extra(f);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** The stated bound: while 16 MB frames arrive, another client's message still echoes within this. */
-const CANARY_BOUND_MS = 500;
+/**
+ * The stated bounds: while 16 MB frames that are refused by their size arrive, another client's message still echoes
+ * within REFUSED_BOUND_MS (gischat-like parsing took 1.4 s per frame); while a 12 MB frame of a type that may be that
+ * big is parsed and refused by validation, within PARSED_BOUND_MS. Measured on the 2-core test machine: ~60 ms with
+ * a 20 ms baseline, a few hundred ms while the whole suite runs beside it.
+ */
+const REFUSED_BOUND_MS = 500;
+const PARSED_BOUND_MS = 1_000;
 
 /**
  * A client text frame built in advance with a zero mask (XOR with 0 leaves the payload as is), written straight to
@@ -76,18 +82,19 @@ describe('one edge under attack', () => {
     expect((await put('http_bot')).status).toBe(200);
   });
 
-  it(`keeps a canary's echo under ${CANARY_BOUND_MS} ms while 16 MB frames arrive`, async () => {
+  it(`keeps a canary's echo under ${REFUSED_BOUND_MS} ms while 16 MB frames arrive (${PARSED_BOUND_MS} ms for one it must parse)`, async () => {
     const size = 16 * 1024 * 1024 - 1024;
     const pad = (head: string, tail = '"}') => head + 'x'.repeat(size - head.length - tail.length) + tail;
-    const attacks = [
+    const refused = [
       pad('{"type":"text","author":"attacker","text":"'),
       'y'.repeat(size),
       pad('{"type":"image","author":"attacker","image_data":"'),
-      // Within a script's byte cap: parsed, then refused by its length limit.
-      pad('{"type":"script","author":"attacker","name":"s","raw_pycode":"').slice(0, 12_000_000 - 2) + '"}',
     ].map(rawTextFrame);
+    // Within a script's byte cap: parsed, then refused by its length limit.
+    const parsed = rawTextFrame(pad('{"type":"script","author":"attacker","name":"s","raw_pycode":"').slice(0, 12_000_000 - 2) + '"}');
     const canary = await join(p);
     const attacker = await join(p);
+    const socket = (attacker.ws as unknown as { _socket: import('node:net').Socket })._socket;
     const rtts: number[] = [];
     let running = true;
     const probe = (async () => {
@@ -99,23 +106,29 @@ describe('one edge under attack', () => {
         await sleep(10);
       }
     })();
+    /** Sends the frames, waits for their answers (and a few probes after), returns the reasons and the worst echo meanwhile. */
+    const phase = async (frames: Buffer[]) => {
+      const from = rtts.length;
+      for (const frame of frames) socket.write(frame);
+      const reasons: string[] = [];
+      for (let i = 0; i < frames.length; i++) reasons.push((await attacker.next(is('uncompliant'), 20_000)).reason as string);
+      const until = rtts.length + 3;
+      await vi.waitFor(() => expect(rtts.length).toBeGreaterThanOrEqual(until), { timeout: 10_000 });
+      return { reasons, worst: Math.max(...rtts.slice(from)) };
+    };
     await sleep(300);
     const baseline = Math.max(...rtts);
-    const before = rtts.length;
-    const socket = (attacker.ws as unknown as { _socket: import('node:net').Socket })._socket;
-    for (const frame of attacks) socket.write(frame);
-    const outcomes = [];
-    for (let i = 0; i < attacks.length; i++) outcomes.push((await attacker.next(is('uncompliant'), 20_000)).reason as string);
-    await sleep(100);
+    const first = await phase(refused);
+    const second = await phase([parsed]);
     running = false;
     await probe;
-    expect(outcomes[0]).toMatch(/^Frame too large \(\d+ bytes\): only image/);
-    expect(outcomes[1]).toMatch(/^Frame too large/);
-    expect(outcomes[2]).toMatch(/too large for a 'image' message/);
-    expect(outcomes[3]).toMatch(/raw_pycode/);
-    const worst = Math.max(...rtts.slice(before));
-    console.log(JSON.stringify({ test: 'canary-16MB', baselineMs: Math.round(baseline), worstMs: Math.round(worst), probes: rtts.length - before }));
-    expect(worst).toBeLessThan(CANARY_BOUND_MS);
+    expect(first.reasons[0]).toMatch(/^Frame too large \(\d+ bytes\): only image/);
+    expect(first.reasons[1]).toMatch(/^Frame too large/);
+    expect(first.reasons[2]).toMatch(/too large for a 'image' message/);
+    expect(second.reasons[0]).toMatch(/raw_pycode/);
+    console.log(JSON.stringify({ test: 'canary-16MB', baselineMs: Math.round(baseline), refusedWorstMs: Math.round(first.worst), parsedWorstMs: Math.round(second.worst) }));
+    expect(first.worst).toBeLessThan(REFUSED_BOUND_MS);
+    expect(second.worst).toBeLessThan(PARSED_BOUND_MS);
     expect(canary.ws.readyState).toBe(canary.ws.OPEN);
   });
 
