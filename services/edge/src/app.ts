@@ -12,7 +12,7 @@ import { createHttpApp } from './http/app';
 import { clientAddress, blockList } from './client-address';
 import { createEdgeMetrics } from './metrics';
 import { BanList, startModeration } from './moderation';
-import { soundHistory } from './ws/broker-frames';
+import { soundHistory, soundStoredFrame } from './ws/broker-frames';
 import { Gateway } from './ws/gateway';
 import { Hub } from './ws/hub';
 
@@ -57,7 +57,12 @@ export function createEdge(deps: EdgeDeps) {
     onRateLimited: () => metrics.httpRateLimited.inc(),
     relay: {
       history: async (channel) => soundHistory((await backend.history(channel)).frames, () => metrics.brokerDropped.inc({ reason: 'history' })),
-      publishText: async (channel: string, body: TextBody) => (await backend.publish(channel, randomUUID(), body, 'http')).frame,
+      publishText: async (channel: string, body: TextBody) => {
+        const { frame } = await backend.publish(channel, randomUUID(), body, 'http');
+        // A reply from NATS is untrusted input like a broker message: only a stored-message frame is passed on.
+        if (!soundStoredFrame(frame)) throw new QChatError('internal', 'relay answered with a malformed frame');
+        return frame;
+      },
     },
   });
 
