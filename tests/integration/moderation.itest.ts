@@ -62,6 +62,12 @@ describe('moderation API across two edges', () => {
     const bob = await stack.member(1, 'QGIS', 'bob');
     const troll = await from(1, TROLL);
 
+    // D6 across edges: bob (edge 1) cannot post as alice (edge 0), over WebSocket or PUT on either edge.
+    bob.send({ type: 'text', author: 'alice', avatar: null, text: 'forged' });
+    expect((await bob.next(is('uncompliant'))).reason).toBe("Nickname 'alice' is registered by another user in channel QGIS");
+    const forged = await fetch(`${stack.http(1)}/channel/QGIS/text`, { method: 'PUT', body: JSON.stringify({ author: 'alice', text: 'forged' }) });
+    expect(forged.status).toBe(422);
+
     // Connections of the channel, from presence: both edges, nicknames, addresses, connect times.
     const listed = await admin(0, 'GET', '/admin/channels/QGIS/connections');
     expect(listed.status).toBe(200);
