@@ -403,5 +403,22 @@ export function presenceStoreContract(name: string, make: () => Promise<Presence
         expect(await s.users('A')).toEqual(['jane']);
       });
     });
+
+    describe('holder and members (impersonation check, moderators)', () => {
+      it('names the conn holding a nickname, per channel, and lists members with edge and nickname', async () => {
+        const [a, b] = [conn(), conn()];
+        await s.join('QGIS', a, 'e1');
+        await s.join('QGIS', b, 'e2');
+        await s.register('QGIS', a, 'e1', 'alice');
+        expect(await s.holder('QGIS', 'alice')).toBe(a);
+        expect(await s.holder('QGIS', 'bob')).toBeNull();
+        expect(await s.holder('Geotribu', 'alice')).toBeNull();
+        const members = [...(await s.members('QGIS'))].sort((x, y) => (x.edge < y.edge ? -1 : 1));
+        expect(members).toEqual([{ conn: a, edge: 'e1', nick: 'alice' }, { conn: b, edge: 'e2', nick: null }]);
+        await s.leave('QGIS', a);
+        expect(await s.holder('QGIS', 'alice')).toBeNull();
+        expect(await s.members('QGIS')).toEqual([{ conn: b, edge: 'e2', nick: null }]);
+      });
+    });
   });
 }

@@ -46,6 +46,8 @@ export interface Stack {
   http(edge: number): string;
   /** The /metrics URL of an edge (its ops port). */
   metrics(edge: number): string;
+  /** Base URL of an edge's moderation API (when the stack's env sets ADMIN_TOKEN). */
+  admin(edge: number): string;
   client(edge: number, channel: string): Promise<TestClient>;
   /** Connects, takes the connect sequence's nb_users, registers `nick` and waits for its own newcomer echo. */
   member(edge: number, channel: string, nick: string): Promise<TestClient>;
@@ -82,13 +84,16 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const all: ServiceProcess[] = [];
   const clients: TestClient[] = [];
   const ports = new Map<ServiceProcess, number>();
+  const adminPorts = new Map<ServiceProcess, number>();
 
   async function start(name: ServiceName): Promise<ServiceProcess> {
     const port = await freePort();
     const portVar = name === 'edge' ? 'PORT' : 'METRICS_PORT';
-    const p = await startService(name, { ...env, [portVar]: String(port) });
+    const admin: Record<string, string> = name === 'edge' && env.ADMIN_TOKEN ? { ADMIN_PORT: String(await freePort()) } : {};
+    const p = await startService(name, { ...env, [portVar]: String(port), ...admin });
     all.push(p);
     ports.set(p, port);
+    if (admin.ADMIN_PORT) adminPorts.set(p, Number(admin.ADMIN_PORT));
     return p;
   }
   const many = (name: ServiceName, n: number) => Promise.all(Array.from({ length: n }, () => start(name)));
@@ -101,6 +106,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     ws: (edge, channel) => `ws://127.0.0.1:${ports.get(stack.edges[edge]!)}/channel/${encodeURIComponent(channel)}/ws`,
     http: (edge) => `http://127.0.0.1:${ports.get(stack.edges[edge]!)}`,
     metrics: (edge) => `http://127.0.0.1:${stack.edges[edge]!.metricsPort}/metrics`,
+    admin: (edge) => `http://127.0.0.1:${adminPorts.get(stack.edges[edge]!)}`,
     async client(edge, channel) {
       const c = await connectClient(stack.ws(edge, channel));
       clients.push(c);

@@ -7,3 +7,4 @@ export * from './errors';
 export * from './limits';
 export * from './budget';
 export * from './validate';
+export * from './moderation';

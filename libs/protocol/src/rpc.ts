@@ -18,7 +18,14 @@ export interface RelayPublishReply { frame: string | null }
 export interface RelayHistoryRequest { channel: string }
 export interface RelayHistoryReply { frames: string[] }
 
-export interface PresenceJoinRequest { channel: string; conn: string; edge: string }
+export interface PresenceJoinRequest {
+  channel: string;
+  conn: string;
+  edge: string;
+  /** Client address and connect time (ms), kept for moderators' listing. */
+  addr?: string;
+  since?: number;
+}
 /** `frame` is the nb_users frame (JSON) also broadcast to the channel, so the joiner can get it first. */
 export interface PresenceJoinReply { count: number; frame: string; frameId: string }
 

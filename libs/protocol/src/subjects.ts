@@ -12,6 +12,14 @@ export function subjects(instance: string) {
     presenceHeartbeat: `${base}.presence.heartbeat`,
     presenceSync: `${base}.presence.sync`,
     presenceEdgeDown: `${base}.presence.edge_down`,
+    presenceHolder: `${base}.presence.holder`,
+    presenceConns: `${base}.presence.conns`,
+    presenceBan: `${base}.presence.ban`,
+    presenceUnban: `${base}.presence.unban`,
+    presenceBans: `${base}.presence.bans`,
+    presenceKick: `${base}.presence.kick`,
+    relayDelete: `${base}.relay.delete`,
+    relayClear: `${base}.relay.clear`,
   } as const;
 }
 export type Subjects = ReturnType<typeof subjects>;
@@ -39,6 +47,12 @@ export function keys(instance: string) {
     edges: `${base}:edges`,
     /** Idempotency marker of a publish request. */
     published: (id: string) => `${base}:pub:${id}`,
+    /** Broker topic every edge reads: moderators' kicks and ban-list changes. */
+    control: `${base}:control`,
+    /** Hash conn -> {"addr","since"} of a channel's connections (moderators' listing). */
+    connMeta: (channel: string) => `${base}:ch:${channel}:meta`,
+    /** Hash "nickname:<nick>" | "address:<addr>" -> {"until","reason"}: bans on every channel. */
+    bans: `${base}:bans`,
   } as const;
 }
 export type Keys = ReturnType<typeof keys>;

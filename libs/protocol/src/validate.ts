@@ -11,6 +11,7 @@ import { BASE_MODEL, MODELS, textModel } from './validate-models';
 
 export { formatValidationErrors, GISCHAT_NICKNAME_PATTERN, type FieldError } from './validate-errors';
 export { hasFewerCodePoints, hasMoreCodePoints, parseUuid } from './validate-fields';
+export { exceedsDepth } from './validate-json';
 
 export type FrameResult = { ok: true; frame: ClientFrame } | { ok: false; reason: string };
 

@@ -10,7 +10,10 @@ import { watchBackend } from './backend-outage';
 import type { EdgeConfig } from './config';
 import { startHeartbeat } from './heartbeat';
 import { createHttpApp } from './http/app';
+import { clientAddress, blockList } from './client-address';
 import { createEdgeMetrics } from './metrics';
+import { BanList, startModeration } from './moderation';
+import { soundHistory, soundStoredFrame } from './ws/broker-frames';
 import { Gateway } from './ws/gateway';
 import { Hub } from './ws/hub';
 
@@ -41,7 +44,10 @@ export function createEdge(deps: EdgeDeps) {
   const backend = watchBackend(createBackend(rpc, subjects(config.INSTANCE_ID), config.EDGE_ID, timeouts), new OutageLog(log, 'presence or relay'));
   const topic = keys(config.INSTANCE_ID).topic;
   const hub = new Hub({ broker: bus.broker, topic, maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES, stallTimeoutMs: config.WS_STALL_TIMEOUT_MS, maxUnsentBytes: config.WS_MAX_UNSENT_BYTES, nbUsersIntervalMs: config.NB_USERS_INTERVAL_MS, metrics, log });
-  const gateway = new Gateway({ config, hub, backend, metrics, log });
+  const bans = new BanList(async () => (await backend.bans()).bans, log);
+  const gateway = new Gateway({ config, hub, backend, metrics, log, bans });
+  const trust = { hops: config.TRUST_PROXY_HOPS, proxies: blockList(config.TRUSTED_PROXIES) };
+  let adminPort: number | undefined;
   let closing = false;
   let server: Server | undefined;
   let ops: Server | undefined;
@@ -59,10 +65,18 @@ export function createEdge(deps: EdgeDeps) {
     presence: {
       users: async (channel) => (await backend.users(channel)).users,
       counts: async (channels) => (await backend.counts(channels)).counts,
+      holder: (channel, nick) => backend.holder(channel, nick),
     },
+    clientAddress: (req) => clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trust),
+    onRateLimited: () => metrics.httpRateLimited.inc(),
     relay: {
-      history: async (channel) => (await backend.history(channel)).frames,
-      publishText: async (channel: string, body: TextBody) => (await backend.publish(channel, randomUUID(), body, 'http')).frame ?? '',
+      history: async (channel) => soundHistory((await backend.history(channel)).frames, () => metrics.brokerDropped.inc({ reason: 'history' })),
+      publishText: async (channel: string, body: TextBody) => {
+        const { frame } = await backend.publish(channel, randomUUID(), body, 'http');
+        // A reply from NATS is untrusted input like a broker message: only a stored-message frame is passed on.
+        if (frame === null || !soundStoredFrame(frame)) throw new QChatError('internal', 'relay answered with a malformed frame');
+        return frame;
+      },
     },
   });
 
@@ -89,6 +103,7 @@ export function createEdge(deps: EdgeDeps) {
       routes: deps.opsRoutes,
       onError: (err, req) => log.error({ err, method: req.method, path: req.url }, 'ops request failed'),
     }), closeServer);
+    adminPort = await startModeration({ config, bus, controlTopic: keys(config.INSTANCE_ID).control, backend, hub, bans, metrics, log, closers });
     log.info({
       page: displayUrl(config.HOST, port(), '/'),
       docs: displayUrl(config.HOST, port(), '/docs'),
@@ -124,5 +139,5 @@ export function createEdge(deps: EdgeDeps) {
     await closers.closeAll();
   });
 
-  return { start, stop, readiness, registry, port, opsPort, hub };
+  return { start, stop, readiness, registry, port, opsPort, hub, adminPort: () => adminPort };
 }

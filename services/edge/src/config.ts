@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { atMost, bool, busRules, busSpec, oneOf, channelsSpec, int, limitsFrom, limitsRules, limitsSpec, loadConfig, optionalStr, str, type Rule } from '@qchat/runtime';
+import { cidrList } from './client-address';
+import { atMost, bool, busRules, busSpec, oneOf, channelsSpec, int, limitsFrom, limitsRules, limitsSpec, loadConfig, optionalStr, str, type FieldParser, type Rule } from '@qchat/runtime';
 
 export const edgeSpec = {
   ...busSpec,
@@ -41,6 +42,23 @@ export const edgeSpec = {
   /** Proxies in front of the edge that append to X-Forwarded-For; the client address is read that many entries from the right. */
   TRUST_PROXY_HOPS: int(0, { min: 0, max: 10 }),
   MAX_HTTP_BODY_BYTES: int(1024 * 1024, { min: 1024 }),
+  /** Inbound bytes per socket: sustained rate and burst (a token bucket beside the frame budget). */
+  RATE_LIMIT_BYTES_PER_SECOND: int(1024 * 1024, { min: 1024 }),
+  RATE_LIMIT_BYTES_BURST: int(32 * 1024 * 1024, { min: 1024 }),
+  /** Open sockets on this edge; 0 = no cap. Over it the upgrade gets 503. */
+  MAX_CONNECTIONS: int(0, { min: 0 }),
+  /** Origins allowed to open a WebSocket; upgrades without Origin (the QGIS and QField plugins) always pass. Empty = any. */
+  ALLOWED_ORIGINS: optionalList(),
+  /** Proxies whose X-Forwarded-For is believed: addresses or CIDR ranges. Empty: TRUST_PROXY_HOPS alone decides. */
+  TRUSTED_PROXIES: cidrList(),
+  /** PUT /channel/{c}/text per client address. */
+  PUT_RATE_LIMIT_PER_MINUTE: int(30, { min: 1 }),
+  PUT_RATE_LIMIT_BURST: int(10, { min: 1 }),
+  /** Moderation API: off while unset. Sent as `Authorization: Bearer <token>`; never logged. */
+  ADMIN_TOKEN: optionalStr(),
+  /** Port and address of the moderation API (never the public port). */
+  ADMIN_PORT: int(9180, { min: 0, max: 65535 }),
+  ADMIN_HOST: str('127.0.0.1'),
   QFIELD_PLUGIN_URL: str('https://github.com/geotribu/qchat/releases/latest'),
   /**
    * Run presence and relay inside the edge. `auto`: when REDIS_URL or NATS_URL is unset (nothing outside the
@@ -56,6 +74,11 @@ export const edgeRules: Rule[] = [
   atMost('RATE_LIMIT_PER_SECOND', 'RATE_LIMIT_BURST', { why: 'the burst must hold at least one second of the sustained rate' }),
   (c) => (c.PORT === c.METRICS_PORT && c.PORT !== 0 ? `METRICS_PORT: must differ from PORT (${String(c.PORT)})` : undefined),
 ];
+
+/** Comma list, trimmed, empties dropped; unset or empty = []. */
+function optionalList(): FieldParser<string[]> {
+  return (raw) => [...new Set((raw ?? '').split(',').map((x) => x.trim()).filter((x) => x !== ''))];
+}
 
 export type EdgeConfig = ReturnType<typeof loadEdgeConfig>;
 

@@ -65,7 +65,7 @@ export function createEdgeMetrics(registry: Registry, opts: { channels?: readonl
     }),
     framesReceived: new Counter({
       name: 'qchat_edge_frames_received_total',
-      help: 'Inbound client frames, by type and outcome (accepted, uncompliant, rate_limited, refused).',
+      help: 'Inbound client frames, by type and outcome (accepted, uncompliant, rate_limited, too_large, refused).',
       labelNames: ['type', 'outcome'] as const,
       registers: [registry],
     }),
@@ -95,6 +95,17 @@ export function createEdgeMetrics(registry: Registry, opts: { channels?: readonl
       name: 'qchat_edge_upgrades_refused_total',
       help: 'WebSocket upgrades refused, by HTTP status.',
       labelNames: ['status'] as const,
+      registers: [registry],
+    }),
+    brokerDropped: new Counter({
+      name: 'qchat_edge_broker_messages_dropped_total',
+      help: 'Broker messages dropped instead of forwarded (untrusted input that makes no sense), by reason.',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    httpRateLimited: new Counter({
+      name: 'qchat_edge_http_rate_limited_total',
+      help: 'HTTP requests refused with 429 because their client address passed its rate limit.',
       registers: [registry],
     }),
     subscriptions: new Gauge({

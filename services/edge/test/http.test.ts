@@ -17,6 +17,9 @@ class World {
   counts = new Map<string, number>();
   history = new Map<string, string[]>();
   published: { channel: string; body: TextBody }[] = [];
+  /** "channel\tnick" -> conn holding it; nicknames banned. */
+  holders = new Map<string, string>();
+  banned = new Set<string>();
   presenceError: Error | undefined;
   publishError: Error | undefined;
   ready = { ready: true, reasons: [] as string[] };
@@ -49,6 +52,10 @@ class World {
         counts: async (channels) => {
           if (this.presenceError) throw this.presenceError;
           return channels.map((c) => this.counts.get(c) ?? 0);
+        },
+        holder: async (channel, nick) => {
+          if (this.presenceError) throw this.presenceError;
+          return { conn: this.holders.get(`${channel}\t${nick}`) ?? null, banned: this.banned.has(nick) };
         },
       },
       relay: {

@@ -5,9 +5,10 @@ import type { Logger } from 'pino';
 import { Announcer } from './announcer';
 import type { PresenceConfig } from './config';
 import { createHandlers } from './handlers';
+import { createModerationHandlers } from './handlers/moderation';
 import { createPresenceMetrics } from './metrics';
 import { startReaper } from './reaper';
-import { MemoryPresenceStore, RedisPresenceStore, type PresenceStore } from './store';
+import { MemoryModerationStore, MemoryPresenceStore, RedisModerationStore, RedisPresenceStore, type PresenceStore } from './store';
 
 export interface PresenceDeps {
   config: PresenceConfig;
@@ -26,7 +27,12 @@ export function createPresence(deps: PresenceDeps) {
   const store: PresenceStore = bus.redis
     ? new RedisPresenceStore(bus.redis, { instance: config.INSTANCE_ID, edgeTtlMs: config.EDGE_TTL_MS })
     : new MemoryPresenceStore({ edgeTtlMs: config.EDGE_TTL_MS });
-  const handlerDeps = { channels: config.CHANNELS, largeChannel: config.LARGE_CHANNEL_MEMBERS, store, announce: new Announcer(bus.broker, keys(config.INSTANCE_ID), metrics, bus.redis), metrics };
+  const moderation = bus.redis ? new RedisModerationStore(bus.redis, config.INSTANCE_ID) : new MemoryModerationStore();
+  const mod = createModerationHandlers({ channels: config.CHANNELS, store, moderation, broker: bus.broker, controlTopic: keys(config.INSTANCE_ID).control });
+  const handlerDeps = {
+    channels: config.CHANNELS, largeChannel: config.LARGE_CHANNEL_MEMBERS, store, announce: new Announcer(bus.broker, keys(config.INSTANCE_ID), metrics, bus.redis), metrics,
+    moderation, nickBanned: mod.nickBanned,
+  };
   const subj = subjects(config.INSTANCE_ID);
   let serving = false;
   const grace = graceReadiness(bus, config.READINESS_GRACE_MS);
@@ -46,6 +52,12 @@ export function createPresence(deps: PresenceDeps) {
       [subj.presenceHeartbeat, h.heartbeat],
       [subj.presenceSync, h.sync],
       [subj.presenceEdgeDown, h.edgeDown],
+      [subj.presenceHolder, mod.holder],
+      [subj.presenceConns, mod.conns],
+      [subj.presenceBan, mod.ban],
+      [subj.presenceUnban, mod.unban],
+      [subj.presenceBans, mod.bans],
+      [subj.presenceKick, mod.kick],
     ] as const;
     for (const [subject, handler] of table) {
       const counted = async (req: never) => {

@@ -9,6 +9,7 @@ import { createPublishHandler } from './handlers/publish';
 import { createHistoryHandler } from './handlers/history';
 import { ImageQueue } from './image-queue';
 import { configureImageDecoder } from './image';
+import { createModerationHandlers } from './handlers/moderation';
 
 export interface RelayDeps {
   config: RelayConfig;
@@ -52,6 +53,9 @@ export function createRelay(deps: RelayDeps) {
     const history = watched(createHistoryHandler({ channels: config.CHANNELS, store }));
     closers.defer('relay.publish', await serveRpc(bus.requester, subj.relayPublish, QUEUE.relay, publish, log));
     closers.defer('relay.history', await serveRpc(bus.requester, subj.relayHistory, QUEUE.relay, history, log));
+    const moderation = createModerationHandlers({ channels: config.CHANNELS, store });
+    closers.defer('relay.delete', await serveRpc(bus.requester, subj.relayDelete, QUEUE.relay, moderation.remove, log));
+    closers.defer('relay.clear', await serveRpc(bus.requester, subj.relayClear, QUEUE.relay, moderation.clear, log));
     serving = true;
     closers.defer('serving', () => { serving = false; });
     if (deps.opsServer !== false) {

@@ -1,10 +1,14 @@
 /** The gischat API (protocol.md §2.2): the endpoints the QChat, QField and web clients call. */
-import { validateTextBody } from '@qchat/protocol';
+import { exceedsDepth, moderationReasons, validateTextBody } from '@qchat/protocol';
 import type { Request, RequestHandler, Response } from 'express';
 import { decodeJsonBody, readRawBody, type RawBody } from './body';
 import type { HttpDeps } from './deps';
 import { sendDetail, sendJson, sendJsonText } from './json';
+import { AddressRateLimit } from './rate-limit';
 import { pathParam, type Endpoint } from './routes';
+
+/** A text body is one flat object: anything nested deeper is refused before validation looks at it. */
+const MAX_BODY_DEPTH = 32;
 
 /** Python's `sorted(key=str.casefold)` for the ASCII nickname alphabet: lower-cased, by code unit, stable. */
 export function sortNicknames(users: readonly string[]): string[] {
@@ -31,6 +35,8 @@ export function apiEndpoints(deps: HttpDeps): Endpoint[] {
   const { config, presence, relay, log } = deps;
   const known = new Set(config.CHANNELS);
   const { limits } = config;
+  const putLimit = new AddressRateLimit(config.PUT_RATE_LIMIT_PER_MINUTE ?? 30, config.PUT_RATE_LIMIT_BURST ?? 10);
+  const addressOf = deps.clientAddress ?? ((req) => req.socket.remoteAddress ?? 'unknown');
 
   const users: RequestHandler = async (req, res) => {
     const channel = channelParam(req);
@@ -49,6 +55,13 @@ export function apiEndpoints(deps: HttpDeps): Endpoint[] {
   // Body validation comes before the channel check: an invalid body on an unknown channel is a 422.
   const putText: RequestHandler = async (req, res) => {
     const channel = channelParam(req);
+    const wait = putLimit.take(addressOf(req));
+    if (wait > 0) {
+      deps.onRateLimited?.();
+      req.resume();
+      res.setHeader('Retry-After', String(wait));
+      return sendDetail(res, 429, 'Too many requests: slow down');
+    }
     let raw: RawBody;
     try {
       raw = await readRawBody(req, config.MAX_HTTP_BODY_BYTES);
@@ -59,11 +72,19 @@ export function apiEndpoints(deps: HttpDeps): Endpoint[] {
     if (!raw.ok) return sendDetail(res, 413, 'Request body too large');
     const decoded = decodeJsonBody(raw.bytes);
     if (!decoded.ok) return sendDetail(res, decoded.status, decoded.detail);
+    if (exceedsDepth(decoded.value, MAX_BODY_DEPTH)) {
+      const error = `recursion limit exceeded (more than ${MAX_BODY_DEPTH} nested levels)`;
+      return sendDetail(res, 422, [{ type: 'json_invalid', loc: ['body'], msg: 'JSON decode error', input: {}, ctx: { error } }]);
+    }
     const checked = validateTextBody(decoded.value, limits);
     if (!checked.ok) return sendDetail(res, 422, checked.errors);
     if (!known.has(channel)) return notRegistered(res, channel);
     let frame: string;
     try {
+      // protocol.md §6 D6: a nickname registered by a connection (any one: PUT has none of its own) or banned is refused.
+      const { conn, banned } = await presence.holder(channel, checked.body.author);
+      const refused = banned ? moderationReasons.nicknameBanned(checked.body.author) : conn !== null ? moderationReasons.impersonation(checked.body.author, channel) : null;
+      if (refused !== null) return sendDetail(res, 422, [{ type: 'value_error', loc: ['body', 'author'], msg: refused, input: checked.body.author }]);
       frame = await relay.publishText(channel, checked.body);
     } catch (err) {
       const code = errorCode(err);

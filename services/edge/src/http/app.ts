@@ -6,6 +6,7 @@ import { errorHandling, notFound } from './errors';
 import { opsEndpoints } from './ops';
 import { pageEndpoints } from './pages';
 import { allowHeader, mountEndpoints, trailingSlashRedirect, type Endpoint } from './routes';
+import { securityHeaders } from './security-headers';
 
 export type { HttpDeps } from './deps';
 
@@ -45,6 +46,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   app.set('etag', false);
   app.set('x-powered-by', false);
 
+  app.use(securityHeaders());
   const endpoints = [...pageEndpoints(deps), ...apiEndpoints(deps), ...docsEndpoints(deps), ...opsEndpoints(deps)];
   const errors = errorHandling(deps.log);
   app.use(observeRequests(deps, endpoints));

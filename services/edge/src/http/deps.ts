@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Limits, TextBody } from '@qchat/protocol';
 import type { Logger } from 'pino';
 
@@ -10,7 +11,12 @@ export interface HttpDeps {
     limits: Limits;
     QFIELD_PLUGIN_URL: string;
     MAX_HTTP_BODY_BYTES: number;
+    /** PUT /channel/{c}/text per client address: sustained rate and burst (defaults 30 and 10). */
+    PUT_RATE_LIMIT_PER_MINUTE?: number;
+    PUT_RATE_LIMIT_BURST?: number;
   };
+  /** The client address of a request, as the trust-proxy rule reads it (default: the socket's peer). */
+  clientAddress?: (req: IncomingMessage) => string;
   log: Logger;
   /** Request metrics: known routes up front (their series start at 0), then one call per answered request. */
   http?: {
@@ -22,7 +28,11 @@ export interface HttpDeps {
     users(channel: string): Promise<string[]>;
     /** Connection counts, one per requested channel, same order. */
     counts(channels: string[]): Promise<number[]>;
+    /** Who holds a nickname in a channel and whether it is banned (protocol.md §6 D6). */
+    holder(channel: string, nick: string): Promise<{ conn: string | null; banned: boolean }>;
   };
+  /** Counted when a PUT is refused by its address's rate limit. */
+  onRateLimited?: () => void;
   relay: {
     /** Stored frames of a channel as JSON strings, oldest first. */
     history(channel: string): Promise<string[]>;

@@ -6,6 +6,7 @@ import type { HttpDeps } from './deps';
 import { sendDetail, sendHtml, sendJsonText } from './json';
 import { openApiDocument } from './openapi';
 import { pathParam, type Endpoint } from './routes';
+import { pagePolicy, scriptHash, setPagePolicy } from './security-headers';
 
 const SWAGGER_DIR = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
@@ -18,6 +19,22 @@ const ASSETS: ReadonlySet<string> = new Set([
   'favicon-32x32.png',
 ]);
 
+const SWAGGER_INIT = `
+window.ui = SwaggerUIBundle({
+  url: '/openapi.json',
+  dom_id: '#swagger-ui',
+  layout: 'BaseLayout',
+  deepLinking: true,
+  showExtensions: true,
+  showCommonExtensions: true,
+  presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset],
+});
+`;
+
+/** Swagger UI's bundle and exactly its inline initializer; it draws with inline styles and data: images. */
+const DOCS_CSP = pagePolicy({ 'script-src': `'self' ${scriptHash(SWAGGER_INIT)}`, 'connect-src': "'self'" });
+const REDOC_CSP = pagePolicy({ 'script-src': "'none'", 'connect-src': "'none'" });
+
 const SWAGGER_HTML = `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -29,17 +46,7 @@ const SWAGGER_HTML = `<!DOCTYPE html>
 <body>
 <div id="swagger-ui"></div>
 <script src="/docs/assets/swagger-ui-bundle.js"></script>
-<script>
-window.ui = SwaggerUIBundle({
-  url: '/openapi.json',
-  dom_id: '#swagger-ui',
-  layout: 'BaseLayout',
-  deepLinking: true,
-  showExtensions: true,
-  showCommonExtensions: true,
-  presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset],
-});
-</script>
+<script>${SWAGGER_INIT}</script>
 </body>
 </html>
 `;
@@ -70,8 +77,8 @@ export function docsEndpoints(deps: HttpDeps): Endpoint[] {
 
   return [
     { path: '/openapi.json', handlers: { get: (_req, res) => sendJsonText(res, 200, openapi) } },
-    { path: '/docs', handlers: { get: (_req, res) => sendHtml(res, SWAGGER_HTML) } },
+    { path: '/docs', handlers: { get: (_req, res) => { setPagePolicy(res, DOCS_CSP); sendHtml(res, SWAGGER_HTML); } } },
     { path: '/docs/assets/:file', handlers: { get: asset } },
-    { path: '/redoc', handlers: { get: (_req, res) => sendHtml(res, REDOC_HTML) } },
+    { path: '/redoc', handlers: { get: (_req, res) => { setPagePolicy(res, REDOC_CSP); sendHtml(res, REDOC_HTML); } } },
   ];
 }

@@ -6,6 +6,13 @@ import type { RequestHandler } from 'express';
 import type { HttpDeps } from './deps';
 import { sendDetail, sendHtml } from './json';
 import type { Endpoint } from './routes';
+import { pagePolicy, setPagePolicy } from './security-headers';
+
+/**
+ * Policy of the web page: its inline script and styles, the WebSocket to this host. The page's owner sets the
+ * final one here (tighter: hashes instead of 'unsafe-inline').
+ */
+export const INDEX_CSP = pagePolicy({ 'script-src': "'self' 'unsafe-inline'" });
 
 /**
  * services/edge/public/index.html, found from this file so the working directory does not matter; in the
@@ -31,6 +38,7 @@ export function pageEndpoints(deps: HttpDeps): Endpoint[] {
       if (isMissing(err)) return sendDetail(res, 404, 'Not Found');
       throw err;
     }
+    setPagePolicy(res, INDEX_CSP);
     sendHtml(res, html);
   };
 

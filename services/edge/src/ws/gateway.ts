@@ -10,7 +10,11 @@ import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { CLOSE, parseFrame, type Limits } from '@qchat/protocol';
 import type { Logger } from 'pino';
 import type { Backend } from '../backend';
+import { blockList, clientAddress as addressOf, type ProxyTrust } from '../client-address';
 import { closeReason, type EdgeMetrics } from '../metrics';
+import type { BanList } from '../moderation/ban-list';
+import { soundHistory } from './broker-frames';
+import { precheck } from './frame-cost';
 import { dispatch, reply, UNAVAILABLE, type HandlerContext } from './handlers';
 import type { Hub } from './hub';
 import { Session } from './session';
@@ -28,6 +32,15 @@ export interface GatewayConfig {
   TRUST_PROXY_HOPS: number;
   LOG_CLIENT_ADDRESS?: AddressLogging;
   limits: Limits;
+  /** Inbound bytes per second per socket and the burst above it (at least WS_MAX_PAYLOAD_BYTES). */
+  RATE_LIMIT_BYTES_PER_SECOND?: number;
+  RATE_LIMIT_BYTES_BURST?: number;
+  /** Open sockets on this edge; 0 = no cap. */
+  MAX_CONNECTIONS?: number;
+  /** Origins allowed to open a WebSocket (an upgrade without Origin, as the QGIS and QField plugins send, is allowed); empty = any. */
+  ALLOWED_ORIGINS?: readonly string[];
+  /** Proxies whose X-Forwarded-For is believed (addresses or CIDR ranges); empty = TRUST_PROXY_HOPS decides. */
+  TRUSTED_PROXIES?: readonly string[];
 }
 
 export interface GatewayDeps {
@@ -36,6 +49,8 @@ export interface GatewayDeps {
   backend: Backend;
   metrics: EdgeMetrics;
   log: Logger;
+  /** Address bans checked at the upgrade. */
+  bans?: BanList;
 }
 
 /** Inbound frames waiting for their turn on one socket before the edge stops reading it, and resumes. */
@@ -43,17 +58,9 @@ const PAUSE_AT_QUEUED = 32;
 const RESUME_AT_QUEUED = 8;
 const STORED_ID = /"id":"([^"]+)"/;
 
-/**
- * The client's address: the socket's peer, or behind `trustedHops` proxies that each append the address they
- * saw to X-Forwarded-For, the entry the outermost trusted proxy appended (entries further left are the
- * client's own claims and cannot be trusted).
- */
-export function clientAddress(req: IncomingMessage, trustedHops: number): string {
-  const peer = req.socket.remoteAddress ?? 'unknown';
-  if (trustedHops <= 0) return peer;
-  const header = req.headers['x-forwarded-for'];
-  const hops = (Array.isArray(header) ? header.join(',') : header ?? '').split(',').map((h) => h.trim()).filter((h) => h !== '');
-  return hops[hops.length - trustedHops] ?? hops[0] ?? peer;
+/** The client's address of an upgrade (see client-address.ts for whom X-Forwarded-For is believed from). */
+export function clientAddress(req: IncomingMessage, trust: ProxyTrust): string {
+  return addressOf(req.socket.remoteAddress, req.headers['x-forwarded-for'], trust);
 }
 
 export function parseChannelPath(url: string | undefined): string | null {
@@ -77,6 +84,12 @@ export class Gateway {
   private readonly wss: WebSocketServer;
   private readonly perIp = new Map<string, number>();
   private readonly ctx: HandlerContext;
+  private readonly trust: ProxyTrust;
+  private readonly origins: ReadonlySet<string>;
+  private readonly byteRate: number;
+  private readonly byteBurst: number;
+  /** Sockets upgraded and not yet closed, for MAX_CONNECTIONS. */
+  private open = 0;
   private keepalive: NodeJS.Timeout | undefined;
   private accepting = true;
   /** While draining, closes are not reported one by one: presence drops the whole edge at once. */
@@ -90,6 +103,11 @@ export class Gateway {
       clientTracking: false,
     });
     this.ctx = { backend: deps.backend, hub: deps.hub, log: deps.log };
+    const c = deps.config;
+    this.trust = { hops: c.TRUST_PROXY_HOPS, proxies: blockList(c.TRUSTED_PROXIES ?? []) };
+    this.origins = new Set(c.ALLOWED_ORIGINS ?? []);
+    this.byteRate = c.RATE_LIMIT_BYTES_PER_SECOND ?? Infinity;
+    this.byteBurst = Math.max(c.RATE_LIMIT_BYTES_BURST ?? Infinity, c.WS_MAX_PAYLOAD_BYTES);
   }
 
   attach(server: Server): void {
@@ -124,16 +142,23 @@ export class Gateway {
     socket.on('error', () => socket.destroy());
     const refused = (status: number, text: string, body: string) => {
       this.deps.metrics.upgradesRefused.inc({ status: String(status) });
-      this.deps.log.debug({ status, reason: body, path: req.url, client: this.logged(clientAddress(req, this.deps.config.TRUST_PROXY_HOPS)) }, 'upgrade refused');
+      this.deps.log.debug({ status, reason: body, path: req.url, client: this.logged(clientAddress(req, this.trust)) }, 'upgrade refused');
       refuse(socket, status, text, body);
     };
     if (!this.accepting) return refused(503, 'Service Unavailable', 'Server shutting down.');
     const channel = parseChannelPath(req.url);
     if (channel === null) return refused(403, 'Forbidden', 'Not a channel WebSocket path.');
     if (!this.deps.config.CHANNELS.includes(channel)) return refused(403, 'Forbidden', `Channel '${channel}' does not exist.`);
-    const ip = clientAddress(req, this.deps.config.TRUST_PROXY_HOPS);
+    const origin = req.headers.origin;
+    if (this.origins.size > 0 && origin !== undefined && !this.origins.has(origin)) return refused(403, 'Forbidden', 'Origin not allowed.');
+    const ip = clientAddress(req, this.trust);
+    if (this.deps.bans?.address(ip)) return refused(403, 'Forbidden', 'This address is banned by a moderator.');
+    const total = this.deps.config.MAX_CONNECTIONS ?? 0;
+    if (total > 0 && this.open >= total) return refused(503, 'Service Unavailable', 'Server full: too many connections.');
     const cap = this.deps.config.MAX_CONNECTIONS_PER_IP;
     if (cap > 0 && (this.perIp.get(ip) ?? 0) >= cap) return refused(429, 'Too Many Requests', 'Too many connections from this address.');
+    this.open++;
+    socket.once('close', () => { this.open--; });
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, socket, channel, ip));
   }
 
@@ -163,14 +188,14 @@ export class Gateway {
       reply(this.ctx, session, UNAVAILABLE);
     }
     try {
-      const joined = await backend.join(session.channel, session.id);
+      const joined = await backend.join(session.channel, session.id, session.ip, session.since);
       hub.sendCount(session, joined.frameId, Buffer.from(joined.frame));
     } catch (err) {
       log.warn({ err, conn: session.id }, 'presence join failed; the next heartbeat re-announces this socket');
     }
     try {
       const { frames } = await backend.history(session.channel);
-      for (const frame of frames) {
+      for (const frame of soundHistory(frames, () => this.deps.metrics.brokerDropped.inc({ reason: 'history' }))) {
         const id = STORED_ID.exec(frame.slice(0, 256))?.[1];
         if (id) session.seen?.add(id);
         hub.send(session, Buffer.from(frame), 'replay');
@@ -190,15 +215,28 @@ export class Gateway {
       session.ws.close(CLOSE.unsupportedData, 'Binary frames are not supported');
       return;
     }
-    if (!session.take(config.RATE_LIMIT_PER_SECOND, config.RATE_LIMIT_BURST, Date.now())) {
+    const now = Date.now();
+    if (!session.take(config.RATE_LIMIT_PER_SECOND, config.RATE_LIMIT_BURST, now)) {
       metrics.framesReceived.inc({ type: 'unknown', outcome: 'rate_limited' });
       log.debug({ conn: session.id, outcome: 'rate_limited' }, 'frame rejected');
       reply(this.ctx, session, 'Rate limit exceeded: too many messages, slow down');
       return;
     }
-
-    // ws hands text frames over as one Buffer (binaryType 'nodebuffer'): decode it without copying.
-    const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8');
+    // ws hands text frames over as one Buffer (binaryType 'nodebuffer').
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    if (!session.takeBytes(buf.length, this.byteRate, this.byteBurst, now)) {
+      metrics.framesReceived.inc({ type: 'unknown', outcome: 'rate_limited' });
+      reply(this.ctx, session, 'Rate limit exceeded: too much data, slow down');
+      return;
+    }
+    // A big frame whose type cannot be big is refused by its size, before any parsing.
+    const tooBig = precheck(buf, config.limits);
+    if (tooBig !== null) {
+      metrics.framesReceived.inc({ type: 'unknown', outcome: 'too_large' });
+      reply(this.ctx, session, tooBig);
+      return;
+    }
+    const text = buf.toString('utf8');
     // Backpressure, not refusal: with too many frames waiting, stop reading this socket (TCP pushes back on the
     // client) until the queue has drained; every frame still gets its outcome, in order.
     if (++session.queued >= PAUSE_AT_QUEUED && !session.inboundFull) {

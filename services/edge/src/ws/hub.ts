@@ -3,10 +3,11 @@
  * A broker message is a route plus frame bytes serialised once upstream; the hub sends those same bytes to
  * every selected socket, and each socket gets at most one (corked) write per event-loop turn.
  */
-import { CLOSE, decodeEnvelope, type Route } from '@qchat/protocol';
+import { CLOSE, type Route } from '@qchat/protocol';
 import type { Broker, Unsubscribe } from '@qchat/bus';
 import type { Logger } from 'pino';
 import type { EdgeMetrics } from '../metrics';
+import { inspectBrokerMessage } from './broker-frames';
 import type { Session } from './session';
 
 const SUBSCRIBE_RETRY_MS = 1_000;
@@ -44,6 +45,7 @@ export class Hub {
   private readonly channels = new Map<string, ChannelEntry>();
   private dirty: Session[] = [];
   private scheduled = false;
+  private droppedLoggedAt = 0;
   /** Frames queued this turn by kind: counted once per flush, not once per socket (a hot path). */
   private readonly sent = { broadcast: 0, private: 0, replay: 0 };
   private readonly flush = () => this.writeAll();
@@ -201,9 +203,15 @@ export class Hub {
   private deliver(channel: string, payload: Buffer): void {
     const entry = this.channels.get(channel);
     if (!entry) return;
-    const decoded = decodeEnvelope(payload);
-    if (!decoded) {
-      this.deps.log.error({ channel, bytes: payload.length }, 'malformed broker message dropped');
+    const decoded = inspectBrokerMessage(payload);
+    if (!decoded.ok) {
+      this.deps.metrics.brokerDropped.inc({ reason: decoded.reason });
+      // A flood of forged messages is counted in full but logged at most once a second.
+      const now = Date.now();
+      if (now - this.droppedLoggedAt >= 1_000) {
+        this.droppedLoggedAt = now;
+        this.deps.log.warn({ channel, bytes: payload.length, reason: decoded.reason }, 'broker message dropped');
+      }
       return;
     }
     const { route, frame } = decoded;

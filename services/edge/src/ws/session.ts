@@ -44,6 +44,11 @@ export class Session {
   /** Token bucket of the inbound rate limit. */
   tokens: number;
   refilledAt: number;
+  /** Token bucket of inbound bytes, beside the frame budget. */
+  byteTokens = Infinity;
+  byteRefilledAt: number;
+  /** When the socket connected (ms), for moderators' listing. */
+  readonly since: number;
 
   constructor(
     readonly ws: WebSocket,
@@ -56,6 +61,17 @@ export class Session {
     this.tokens = burst;
     this.refilledAt = now;
     this.lastPingAt = now;
+    this.byteRefilledAt = now;
+    this.since = now;
+  }
+
+  /** Takes `bytes` from the byte budget; false when the socket is over it (nothing is taken then). */
+  takeBytes(bytes: number, perSecond: number, burst: number, now: number): boolean {
+    this.byteTokens = Math.min(burst, this.byteTokens + ((now - this.byteRefilledAt) / 1000) * perSecond);
+    this.byteRefilledAt = now;
+    if (this.byteTokens < bytes) return false;
+    this.byteTokens -= bytes;
+    return true;
   }
 
   /**

@@ -2,7 +2,7 @@
 import { QChatError, reasons, type PresenceCountsReply, type PresenceCountsRequest, type PresenceEdgeDownReply, type PresenceEdgeDownRequest, type PresenceHeartbeatReply, type PresenceHeartbeatRequest, type PresenceJoinReply, type PresenceJoinRequest, type PresenceLeaveReply, type PresenceLeaveRequest, type PresenceRegisterReply, type PresenceRegisterRequest, type PresenceSyncReply, type PresenceSyncRequest, type PresenceUsersReply, type PresenceUsersRequest } from '@qchat/protocol';
 import type { Announcer } from '../announcer';
 import type { PresenceMetrics } from '../metrics';
-import type { PresenceStore, Reclaimed } from '../store';
+import type { ModerationStore, PresenceStore, Reclaimed } from '../store';
 
 export interface HandlerDeps {
   channels: readonly string[];
@@ -11,6 +11,10 @@ export interface HandlerDeps {
   store: PresenceStore;
   announce: Announcer;
   metrics: PresenceMetrics;
+  /** Connection metadata and bans (moderation); optional so tests of presence alone can leave it out. */
+  moderation?: ModerationStore;
+  /** True when the nickname is banned: registration is refused. */
+  nickBanned?: (nick: string) => Promise<boolean>;
 }
 
 function knownChannel(deps: HandlerDeps, channel: string): void {
@@ -21,6 +25,9 @@ function knownChannel(deps: HandlerDeps, channel: string): void {
 export async function announceReclaimed(deps: HandlerDeps, removed: Reclaimed[]): Promise<void> {
   const channels = new Set<string>();
   for (const r of removed) channels.add(r.channel);
+  for (const channel of channels) {
+    await deps.moderation?.dropMeta(channel, removed.filter((r) => r.channel === channel).map((r) => r.conn)).catch(() => undefined);
+  }
   for (const channel of channels) {
     const count = await deps.store.count(channel);
     if (count < deps.largeChannel) {
@@ -36,11 +43,16 @@ export function createHandlers(deps: HandlerDeps) {
     async join(req: PresenceJoinRequest): Promise<PresenceJoinReply> {
       knownChannel(deps, req.channel);
       const frame = await announce.count(req.channel, await store.join(req.channel, req.conn, req.edge));
+      // Metadata for moderators only: a failure to keep it never fails the join.
+      if (req.addr !== undefined) {
+        await deps.moderation?.setMeta(req.channel, req.conn, { addr: req.addr, since: req.since ?? Date.now() }).catch(() => undefined);
+      }
       return { count: frame.count, frame: frame.json, frameId: frame.id };
     },
 
     async register(req: PresenceRegisterRequest): Promise<PresenceRegisterReply> {
       knownChannel(deps, req.channel);
+      if (await deps.nickBanned?.(req.nick)) throw new QChatError('uncompliant', `Nickname '${req.nick}' is banned by a moderator`);
       const result = await store.register(req.channel, req.conn, req.edge, req.nick);
       if (result.status === 'taken') throw new QChatError('nickname_taken', reasons.nicknameTaken(req.nick, req.channel));
       if (result.status === 'ok') {
@@ -57,6 +69,7 @@ export function createHandlers(deps: HandlerDeps) {
       const left = await store.leave(req.channel, req.conn);
       let count = left.count;
       if (req.keepConnection) count = await store.join(req.channel, req.conn, req.edge);
+      else await deps.moderation?.dropMeta(req.channel, [req.conn]).catch(() => undefined);
       if (!left.existed && !req.keepConnection) return { nick: null, count };
       if (left.nick !== null && count < deps.largeChannel) await announce.exiter(req.channel, left.nick);
       await announce.count(req.channel, count);

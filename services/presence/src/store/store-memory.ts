@@ -1,5 +1,5 @@
 import type { ConnState } from '@qchat/protocol';
-import type { LeaveResult, PresenceStore, Reclaimed, RegisterResult } from './store';
+import type { LeaveResult, Member, PresenceStore, Reclaimed, RegisterResult } from './store';
 
 interface ChannelState {
   /** conn -> edge */
@@ -74,6 +74,16 @@ export class MemoryPresenceStore implements PresenceStore {
 
   async users(channel: string): Promise<string[]> {
     return [...(this.channels.get(channel)?.nicks.keys() ?? [])];
+  }
+
+  async holder(channel: string, nick: string): Promise<string | null> {
+    return this.channels.get(channel)?.nicks.get(nick) ?? null;
+  }
+
+  async members(channel: string): Promise<Member[]> {
+    const st = this.channels.get(channel);
+    if (!st) return [];
+    return [...st.conns].map(([conn, edge]) => ({ conn, edge, nick: st.connNick.get(conn) ?? null }));
   }
 
   async heartbeat(edge: string): Promise<number> {

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { QChatError, keys, type ConnState, type Keys } from '@qchat/protocol';
 import { watchConnection, type ConnectionWatch } from '@qchat/bus';
-import type { LeaveResult, PresenceStore, Reclaimed, RegisterResult } from './store';
+import type { LeaveResult, Member, PresenceStore, Reclaimed, RegisterResult } from './store';
 
 type Template = readonly [prefix: string, suffix: string];
 type RunScript = (...args: (string | number)[]) => Promise<unknown>;
@@ -235,6 +235,15 @@ export class RedisPresenceStore implements PresenceStore {
 
   async users(channel: string): Promise<string[]> {
     return this.redis.hkeys(this.k.nicks(channel));
+  }
+
+  async holder(channel: string, nick: string): Promise<string | null> {
+    return this.redis.hget(this.k.nicks(channel), nick);
+  }
+
+  async members(channel: string): Promise<Member[]> {
+    const [conns, nicks] = await Promise.all([this.redis.hgetall(this.k.conns(channel)), this.redis.hgetall(this.k.connNick(channel))]);
+    return Object.entries(conns).map(([conn, edge]) => ({ conn, edge, nick: nicks[conn] ?? null }));
   }
 
   async heartbeat(edge: string): Promise<number> {

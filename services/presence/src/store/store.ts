@@ -17,6 +17,7 @@ import type { ConnState } from '@qchat/protocol';
 
 export interface RegisterResult { status: 'ok' | 'taken' | 'same'; /** the conn's previous nickname, released by this call */ replaced: string | null }
 export interface LeaveResult { existed: boolean; nick: string | null; count: number }
+export interface Member { conn: string; edge: string; nick: string | null }
 export interface Reclaimed { channel: string; conn: string; nick: string | null }
 
 export interface PresenceStore {
@@ -30,6 +31,10 @@ export interface PresenceStore {
   counts(channels: string[]): Promise<number[]>;
   /** Registered nicknames, unsorted. */
   users(channel: string): Promise<string[]>;
+  /** The conn holding nick in channel, or null (protocol.md §6 D6). */
+  holder(channel: string, nick: string): Promise<string | null>;
+  /** Live connections of channel with their edge and nickname, in any order. */
+  members(channel: string): Promise<Member[]>;
   /** Marks edge alive for the store's TTL; returns how many connections the store holds for that edge. */
   heartbeat(edge: string): Promise<number>;
   /** Edges known to hold connections whose liveness has expired. */

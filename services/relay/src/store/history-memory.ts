@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { storedId } from './stored-id';
 import type { Accepted, Claim, ClaimOptions, Committed, HistoryStore } from './history';
 
 interface Mark { frame: string | null; owner: string | null; at: number; expires: number }
@@ -38,6 +39,20 @@ export class MemoryHistoryStore implements HistoryStore {
     this.append(accepted.channel, accepted.frame, accepted.max);
     this.marks.set(id, { frame: accepted.result, owner: null, at: this.now(), expires: this.now() + ttlMs });
     return { state: 'committed', published: false };
+  }
+
+  async remove(channel: string, id: string): Promise<boolean> {
+    const list = this.lists.get(channel) ?? [];
+    const at = list.findIndex((frame) => storedId(frame) === id);
+    if (at < 0) return false;
+    list.splice(at, 1);
+    return true;
+  }
+
+  async clear(channel: string): Promise<number> {
+    const n = this.lists.get(channel)?.length ?? 0;
+    this.lists.delete(channel);
+    return n;
   }
 
   async release(id: string, owner?: string): Promise<void> {

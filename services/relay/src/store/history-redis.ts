@@ -36,6 +36,17 @@ redis.call('PUBLISH', ARGV[5], ARGV[6])
 redis.call('SET', KEYS[1], ARGV[7], 'PX', ARGV[4])
 return {'committed'}`,
   },
+  /** KEYS history; ARGV the needle '"id":"<id>"'. Removes the first stored frame whose head holds the needle. */
+  qchatRelayRemove: {
+    keys: 1,
+    lua: `
+for _, v in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  if string.find(string.sub(v, 1, 256), ARGV[1], 1, true) then
+    return redis.call('LREM', KEYS[1], 1, v)
+  end
+end
+return 0`,
+  },
   /** KEYS mark; ARGV the pending value to delete */
   qchatRelayRelease: {
     keys: 1,
@@ -85,6 +96,16 @@ export class RedisHistoryStore implements HistoryStore {
     const [state, held] = (await this.run('qchatRelayCommit', keys, [owner, a.frame, a.max, ttlMs, a.topic, a.payload, a.result])) as [Committed['state'], string?];
     if (state === 'committed') return { state, published: true };
     return { state, frame: held == null || held.startsWith(PENDING) ? null : held };
+  }
+
+  async remove(channel: string, id: string): Promise<boolean> {
+    return Number(await this.run('qchatRelayRemove', [this.keys.history(channel)], [`"id":"${id}"`])) > 0;
+  }
+
+  async clear(channel: string): Promise<number> {
+    const key = this.keys.history(channel);
+    const [[, n]] = (await this.redis.multi().llen(key).del(key).exec()) as [[unknown, number], unknown];
+    return Number(n);
   }
 
   async release(id: string, owner?: string): Promise<void> {

@@ -37,6 +37,10 @@ export interface HistoryStore {
    * thus leaves either nothing or everything done, and a retry that took over can neither lose nor repeat it.
    */
   commit(id: string, owner: string, accepted: Accepted, ttlMs: number): Promise<Committed>;
+  /** Removes the stored frame with this id from the channel's history (a moderator's action); false if none. */
+  remove(channel: string, id: string): Promise<boolean>;
+  /** Empties the channel's history; returns how many frames it held. */
+  clear(channel: string): Promise<number>;
   /** Forgets `id` (its processing failed), so a retry may try again; with `owner`, only while the claim is its own. */
   release(id: string, owner?: string): Promise<void>;
 }

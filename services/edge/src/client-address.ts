@@ -1,0 +1,69 @@
+/**
+ * The client address of a request (WebSocket upgrade or HTTP): what per-address caps, rate limits and bans key on.
+ * X-Forwarded-For is a claim anyone can write; it is believed only as far as the proxies that append to it are.
+ */
+import { BlockList, isIP } from 'node:net';
+import type { FieldParser } from '@qchat/runtime';
+
+export interface ProxyTrust {
+  /** TRUST_PROXY_HOPS: proxies in front that each append the address they saw (used when `proxies` is null). */
+  hops: number;
+  /** TRUSTED_PROXIES: addresses of the proxies; X-Forwarded-For is read only from them. */
+  proxies: BlockList | null;
+}
+
+/** IPv4 peers of a dual-stack socket show as ::ffff:a.b.c.d: compare them as IPv4. */
+export function normalizeAddress(addr: string): string {
+  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(addr);
+  return m ? m[1]! : addr;
+}
+
+function contains(list: BlockList, addr: string): boolean {
+  const family = isIP(addr);
+  return family !== 0 && list.check(addr, family === 6 ? 'ipv6' : 'ipv4');
+}
+
+/**
+ * With TRUSTED_PROXIES: a peer that is not one of them is the client, whatever it claims; from a trusted peer the
+ * client is the rightmost X-Forwarded-For entry that is not a trusted proxy. Without it, TRUST_PROXY_HOPS entries
+ * from the right (the edge must then be reachable only through those proxies).
+ */
+export function clientAddress(peerAddress: string | undefined, forwardedFor: string | string[] | undefined, trust: ProxyTrust): string {
+  const peer = normalizeAddress(peerAddress ?? 'unknown');
+  if (trust.proxies === null && trust.hops <= 0) return peer;
+  if (trust.proxies !== null && !contains(trust.proxies, peer)) return peer;
+  const header = Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor ?? '';
+  const hops = header.split(',').map((h) => normalizeAddress(h.trim())).filter((h) => h !== '');
+  if (trust.proxies !== null) {
+    for (let i = hops.length - 1; i >= 0; i--) if (!contains(trust.proxies, hops[i]!)) return hops[i]!;
+    return hops[0] ?? peer;
+  }
+  return hops[hops.length - trust.hops] ?? hops[0] ?? peer;
+}
+
+/** TRUSTED_PROXIES: comma list of addresses or CIDR ranges (IPv4 or IPv6); empty = unset. */
+export function cidrList(): FieldParser<string[]> {
+  return (raw, name) => {
+    const items = (raw ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+    for (const item of items) {
+      const [addr, bits, extra] = item.split('/');
+      const family = isIP(addr ?? '');
+      const max = family === 6 ? 128 : 32;
+      const ok = family !== 0 && extra === undefined && (bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= max));
+      if (!ok) throw new Error(`${name}: expected addresses or CIDR ranges, got '${item}'`);
+    }
+    return items;
+  };
+}
+
+export function blockList(items: readonly string[]): BlockList | null {
+  if (items.length === 0) return null;
+  const list = new BlockList();
+  for (const item of items) {
+    const [addr, bits] = item.split('/') as [string, string | undefined];
+    const type = isIP(addr) === 6 ? 'ipv6' : 'ipv4';
+    if (bits === undefined) list.addAddress(addr, type);
+    else list.addSubnet(addr, Number(bits), type);
+  }
+  return list;
+}
