@@ -195,7 +195,7 @@ describe('forged broker data', () => {
         expect(c.ws.readyState).toBe(c.ws.OPEN);
         expect(c.frames.filter((f) => typeof f === 'string' || f.type === 'like' || f.type === 'pwned' || (f.type === 'nb_users' && f.nb_users < 0))).toEqual([]);
       }
-      const metrics = await (await fetch(`http://127.0.0.1:${p.port}/metrics`)).text();
+      const metrics = await (await fetch(`http://127.0.0.1:${p.metricsPort}/metrics`)).text();
       const dropped = [...metrics.matchAll(/^qchat_edge_broker_messages_dropped_total\{reason="(\w+)"[^}]*\} (\d+)/gm)];
       expect(Object.fromEntries(dropped.map((m) => [m[1], Number(m[2])]))).toEqual({ utf8: 1, json: 1, mismatch: 4, envelope: 1, control: 1 });
     } finally {

@@ -43,14 +43,14 @@ const shapes: [string, () => Promise<Shape>][] = [
     const port = await freePort();
     const p = await startService('all-in-one', { PORT: String(port), ...ENV });
     return {
-      name: 'embedded', edges: 1, metrics: () => `http://127.0.0.1:${port}/metrics`, ws: (_i, channel) => `ws://127.0.0.1:${port}/channel/${channel}/ws`,
+      name: 'embedded', edges: 1, metrics: () => `http://127.0.0.1:${p.metricsPort}/metrics`, ws: (_i, channel) => `ws://127.0.0.1:${port}/channel/${channel}/ws`,
       processes: () => [p], stop: async () => { expect(await p.stop()).toBe(0); },
     };
   }],
   ['distributed (2 edges, presence, relay; default nats-server)', async () => {
     const stack: Stack = await startStack({ redisUrl: inject('redisUrl'), natsUrl: inject('natsUrl'), edges: 2, env: { ...ENV, REQUEST_TIMEOUT_MS: '3000' } });
     return {
-      name: 'distributed', edges: 2, metrics: (i) => `${stack.http(i)}/metrics`, ws: (i, channel) => stack.ws(i, channel),
+      name: 'distributed', edges: 2, metrics: (i) => stack.metrics(i), ws: (i, channel) => stack.ws(i, channel),
       processes: () => [...stack.presence, ...stack.relay, ...stack.edges], stop: () => stack.stop(),
     };
   }],
