@@ -420,13 +420,9 @@ describe.each(SHAPES)('gischat tests on %s', (shape) => {
       ws.send({ type: 'text', author: `ws-tester-${base}`, avatar: 'dog', text: String(i) });
     }
     await ws.close();
-    // TestClient's exit returns once the server has handled every frame and the disconnect; over a network
-    // the close handshake completes while frames may still be in flight (gischat itself, run under uvicorn
-    // with this same sequence over a real socket, fails here too). Connect once the server is there.
-    await settle(async () => {
-      expect(await nbConnectedUsers(channel)).toBe(0);
-      expect((await get(`/channel/${channel}/last`)).json.at(-1)?.text).toBe(String(MAX_STORED_MESSAGES * 2 - 1));
-    }, 5_000);
+    // Over a network the close handshake completes while frames may still be in flight (gischat itself, run under
+    // uvicorn with this same sequence over a real socket, fails here). Our edge makes a joiner's count and history
+    // wait for the channel's frames and leaves it received before: the joiner connects at once, as in gischat's test.
 
     // only the last MAX_STORED_MESSAGES of them come back, with an nb_users
     const joiner = await connect(channel);

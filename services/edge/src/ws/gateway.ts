@@ -57,6 +57,8 @@ export interface GatewayDeps {
 const PAUSE_AT_QUEUED = 32;
 const RESUME_AT_QUEUED = 8;
 const STORED_ID = /"id":"([^"]+)"/;
+/** Longest a joiner waits for the channel's earlier frames and leaves on this edge (see `settled`). */
+const JOIN_WAIT_MS = 1_000;
 
 /** The client's address of an upgrade (see client-address.ts for whom X-Forwarded-For is believed from). */
 export function clientAddress(req: IncomingMessage, trust: ProxyTrust): string {
@@ -90,6 +92,8 @@ export class Gateway {
   private readonly byteBurst: number;
   /** Sockets upgraded and not yet closed, for MAX_CONNECTIONS. */
   private open = 0;
+  /** Work of each channel in progress on this edge (see `track` and `settled`). */
+  private readonly inflight = new Map<string, Set<Promise<unknown>>>();
   private keepalive: NodeJS.Timeout | undefined;
   private accepting = true;
   /** While draining, closes are not reported one by one: presence drops the whole edge at once. */
@@ -187,6 +191,7 @@ export class Gateway {
       log.warn({ err, conn: session.id }, 'channel subscription failed');
       reply(this.ctx, session, UNAVAILABLE);
     }
+    await this.settled(session.channel);
     try {
       const joined = await backend.join(session.channel, session.id, session.ip, session.since);
       hub.sendCount(session, joined.frameId, Buffer.from(joined.frame));
@@ -252,6 +257,37 @@ export class Gateway {
           session.updateReading();
         }
       });
+    this.track(session.channel, session.chain);
+  }
+
+  /** Records work of a channel in progress on this edge (frames being handled, leaves): joiners wait for it. */
+  private track(channel: string, work: Promise<unknown>): void {
+    let set = this.inflight.get(channel);
+    if (!set) {
+      set = new Set();
+      this.inflight.set(channel, set);
+    }
+    const entry = set;
+    entry.add(work);
+    const done = () => {
+      entry.delete(work);
+      if (entry.size === 0 && this.inflight.get(channel) === entry) this.inflight.delete(channel);
+    };
+    work.then(done, done);
+  }
+
+  /**
+   * A joiner's count and history should include what this edge received before it: a message sent just before
+   * the join, or a leave just before it, may still be on its way to relay or presence. Waits for that work (not
+   * for anything later), at most JOIN_WAIT_MS.
+   */
+  private async settled(channel: string): Promise<void> {
+    const before = this.inflight.get(channel);
+    if (!before || before.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const cap = new Promise<void>((resolve) => { timer = setTimeout(resolve, JOIN_WAIT_MS); });
+    await Promise.race([Promise.allSettled([...before]), cap]);
+    clearTimeout(timer);
   }
 
   private async handle(session: Session, text: string): Promise<void> {
@@ -284,6 +320,7 @@ export class Gateway {
     session.chain = session.chain
       .then(() => backend.leave(session.channel, session.id))
       .then(() => undefined, (err: unknown) => log.warn({ err, conn: session.id }, 'presence leave failed; the next heartbeat corrects it'));
+    this.track(session.channel, session.chain);
   }
 
   private logged(ip: string): string | undefined {
