@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { bool, busSpec, oneOf, channelsSpec, int, limitsFrom, limitsSpec, loadConfig, optionalStr, str } from '@qchat/runtime';
+import { tileUrlField } from './http/page-policy';
 
 export const edgeSpec = {
   ...busSpec,
@@ -30,6 +31,9 @@ export const edgeSpec = {
   /** Proxies in front of the edge that append to X-Forwarded-For; the client address is read that many entries from the right. */
   TRUST_PROXY_HOPS: int(0, { min: 0, max: 10 }),
   MAX_HTTP_BODY_BYTES: int(1024 * 1024, { min: 1024 }),
+  /** XYZ tile template of the web page's base map; unset: the bundled world outline only (works offline). */
+  MAP_TILE_URL: tileUrlField(),
+  MAP_TILE_ATTRIBUTION: str(''),
   QFIELD_PLUGIN_URL: str('https://github.com/geotribu/qchat/releases/latest'),
   /**
    * Run presence and relay inside the edge. `auto`: when REDIS_URL or NATS_URL is unset (nothing outside the

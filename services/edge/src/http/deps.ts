@@ -11,6 +11,9 @@ export interface HttpDeps {
     limits: Limits;
     QFIELD_PLUGIN_URL: string;
     MAX_HTTP_BODY_BYTES: number;
+    /** Base map of the web page (XYZ template); '' or absent: the bundled world outline only. */
+    MAP_TILE_URL?: string;
+    MAP_TILE_ATTRIBUTION?: string;
   };
   log: Logger;
   /** Served by GET /metrics. */

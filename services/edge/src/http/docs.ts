@@ -1,4 +1,5 @@
-/** API documentation for people: the OpenAPI document, Swagger UI from bundled swagger-ui-dist (no CDN), a ReDoc stand-in. */
+/** API documentation for people: the OpenAPI document, Swagger UI from bundled swagger-ui-dist (no CDN). gischat's /redoc is not
+ * served: Swagger UI at /docs is the one human page (ReDoc would add a second large front-end bundle). */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { RequestHandler } from 'express';
@@ -44,19 +45,6 @@ window.ui = SwaggerUIBundle({
 </html>
 `;
 
-const REDOC_HTML = `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>gischat API - documentation</title>
-</head>
-<body>
-<h1>gischat API</h1>
-<p>The interactive documentation is at <a href="/docs">/docs</a>; the OpenAPI 3.1 document is at <a href="/openapi.json">/openapi.json</a>.</p>
-</body>
-</html>
-`;
-
 export function docsEndpoints(deps: HttpDeps): Endpoint[] {
   const openapi = JSON.stringify(openApiDocument({ version: deps.version, limits: deps.config.limits }));
 
@@ -72,6 +60,5 @@ export function docsEndpoints(deps: HttpDeps): Endpoint[] {
     { path: '/openapi.json', handlers: { get: (_req, res) => sendJsonText(res, 200, openapi) } },
     { path: '/docs', handlers: { get: (_req, res) => sendHtml(res, SWAGGER_HTML) } },
     { path: '/docs/assets/:file', handlers: { get: asset } },
-    { path: '/redoc', handlers: { get: (_req, res) => sendHtml(res, REDOC_HTML) } },
   ];
 }
