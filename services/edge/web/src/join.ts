@@ -1,5 +1,5 @@
 /** The join screen: channels with their live counts, a nickname checked against /rules, an avatar from a small set. */
-import { AVATARS } from './avatars';
+import { AVATARS, avatarPreview } from './avatars';
 import { byId, codePoints, el } from './dom';
 import { NICKNAME_PATTERN, type Rules } from './protocol';
 
@@ -47,7 +47,7 @@ export function createJoinScreen(onJoin: (choice: JoinChoice) => void): JoinScre
     ...AVATARS.map((a, i) => {
       const input = el('input', '', [], { type: 'radio', name: 'avatar', value: a.value, id: `avatar-${i}` });
       input.checked = saved.avatar ? saved.avatar === a.value : i === 0;
-      return el('label', 'avatar-choice', [input, el('span', 'avatar-symbol', [a.symbol], { 'aria-hidden': 'true' }), el('span', 'avatar-label', [a.label])], { for: `avatar-${i}` });
+      return el('label', 'avatar-choice', [input, avatarPreview(a), el('span', 'avatar-label', [a.label])], { for: `avatar-${i}` });
     }),
   );
 

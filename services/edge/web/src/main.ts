@@ -70,6 +70,8 @@ const counts = new Map<string, number>();
 let countdown: ReturnType<typeof setInterval> | undefined;
 
 const narrow = window.matchMedia('(max-width: 47.99rem)');
+// On a phone the online list starts folded: the conversation gets the height.
+if (narrow.matches) byId<HTMLDetailsElement>('people').open = false;
 const map = createMapView(byId('map'), byId('popup'), pageConfig());
 const people = createPeople(byId('people-list'), byId('people-count'), () => session?.nick ?? '');
 const conversation = createConversation(ui.messages, {

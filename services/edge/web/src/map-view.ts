@@ -166,7 +166,11 @@ export function createMapView(target: HTMLElement, popup: HTMLElement, options: 
     /** Pixel (CSS px inside #map) of a lon/lat, for tests that look at the rendered map. */
     pixelOf: (lon: number, lat: number) => map.getPixelFromCoordinate(transform([lon, lat], 'EPSG:4326', VIEW)),
     zoomTo: view.zoomTo,
-    rendered: () => new Promise<void>((resolve) => map.once('rendercomplete', () => resolve())),
+    /** Resolves after the next complete render (one is requested). */
+    rendered: () => new Promise<void>((resolve) => {
+      map.once('rendercomplete', () => resolve());
+      map.render();
+    }),
   };
   return view;
 }
