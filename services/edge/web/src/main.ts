@@ -16,11 +16,17 @@ import { devicePosition, geojsonFromFile, imageData } from './share';
 
 type Phase = 'connecting' | 'registering' | 'ready' | 'down';
 
+const REJOIN_ATTEMPTS = 6;
+const REJOIN_DELAY_MS = 3_000;
+
 interface Session extends JoinChoice {
   conn: Connection;
   phase: Phase;
   nbUsers: number | null;
   replyTo: ContentFrame | null;
+  /** The socket is back after a drop: a refusal may be our own registration not yet released by the server. */
+  rejoining: boolean;
+  refusals: number;
 }
 
 interface PageConfig {
@@ -159,12 +165,13 @@ function start(choice: JoinChoice): void {
   const n = counts.get(choice.channel);
   ui.hereCount.textContent = n === undefined ? '' : `${n} online`;
   setStatus(`Connecting to ${choice.channel}…`);
-  const s: Session = { ...choice, phase: 'connecting', nbUsers: null, replyTo: null, conn: undefined as unknown as Connection };
+  const s: Session = { ...choice, phase: 'connecting', nbUsers: null, replyTo: null, rejoining: false, refusals: 0, conn: undefined as unknown as Connection };
   session = s;
   updateControls();
   s.conn = connect(choice.channel, {
-    open() {
+    open(reconnected) {
       if (session !== s) return;
+      s.rejoining = reconnected;
       clearInterval(countdown);
       ui.retryNow.hidden = true;
       s.phase = 'registering';
@@ -219,6 +226,7 @@ function onFrame(s: Session, frame: ServerFrame): void {
     case 'newcomer':
       if (frame.newcomer === s.nick && s.phase === 'registering') {
         s.phase = 'ready';
+        s.refusals = 0;
         setStatus(`Connected to ${s.channel} as ${s.nick}.`);
         updateControls();
         people.joined(s.nick);
@@ -236,6 +244,15 @@ function onFrame(s: Session, frame: ServerFrame): void {
       if (s.phase === 'registering') {
         // Nothing may be posted under a refused name: back to choosing one.
         const taken = /already registered/.test(frame.reason);
+        if (taken && s.rejoining && s.refusals < REJOIN_ATTEMPTS) {
+          // After a server crash our old registration lives until the server reclaims it (seconds): ask again.
+          s.refusals++;
+          setStatus(`${s.nick} is still held by your previous connection. Trying again in ${REJOIN_DELAY_MS / 1000} s…`);
+          setTimeout(() => {
+            if (session === s && s.phase === 'registering') s.conn.send({ type: 'newcomer', newcomer: s.nick });
+          }, REJOIN_DELAY_MS);
+          return;
+        }
         return backToJoin(taken ? `“${s.nick}” is already used in ${s.channel}. Choose another nickname.` : `The server refused this nickname: ${frame.reason}`);
       }
       conversation.note(`The server did not accept your last message: ${firstLine(frame.reason)}`, 'warn');

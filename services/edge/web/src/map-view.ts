@@ -62,7 +62,7 @@ const format = new GeoJSON();
 export function createMapView(target: HTMLElement, popup: HTMLElement, options: MapOptions): MapView {
   registerProjections();
   const world = new VectorSource({
-    features: format.readFeatures(topoFeature(land as unknown as Topology, (land as unknown as Topology).objects.land as GeometryCollection), {
+    features: format.readFeatures(unwrapAntimeridian(topoFeature(land as unknown as Topology, (land as unknown as Topology).objects.land as GeometryCollection)), {
       dataProjection: 'EPSG:4326',
       featureProjection: VIEW,
     }),
@@ -76,7 +76,7 @@ export function createMapView(target: HTMLElement, popup: HTMLElement, options: 
   } else {
     layers.push(new VectorLayer({
       source: world,
-      style: new Style({ fill: new Fill({ color: '#e7ecdf' }), stroke: new Stroke({ color: '#8a9a7b', width: 1 }) }),
+      style: new Style({ fill: new Fill({ color: '#e4ead9' }), stroke: new Stroke({ color: '#9aa88c', width: 0.75 }) }),
     }));
   }
   const sharedLayer = new VectorLayer({ source: shared, style: styleOf });
@@ -173,6 +173,39 @@ export function createMapView(target: HTMLElement, popup: HTMLElement, options: 
     }),
   };
   return view;
+}
+
+type Ring = number[][];
+
+/**
+ * Natural Earth rings that cross the antimeridian jump from 180° to -180°, which a flat map draws as a line
+ * across the world: continue them past ±180° instead. A ring that goes round a pole (Antarctica) is already a
+ * proper flat polygon and is kept as it is.
+ */
+function unwrapRing(ring: Ring): Ring {
+  const out: Ring = [];
+  let offset = 0;
+  for (const [x, y] of ring as [number, number][]) {
+    const prev = out.length ? out[out.length - 1]![0]! : x;
+    let ax = x + offset;
+    if (ax - prev > 180) { offset -= 360; ax -= 360; }
+    else if (ax - prev < -180) { offset += 360; ax += 360; }
+    out.push([ax, y]);
+  }
+  return Math.abs(out[0]![0]! - out[out.length - 1]![0]!) < 1e-9 ? out : ring;
+}
+
+function unwrapAntimeridian<T>(geojson: T): T {
+  const fix = (g: { type: string; coordinates?: unknown; geometries?: unknown[] } | null): void => {
+    if (!g) return;
+    if (g.type === 'Polygon') g.coordinates = (g.coordinates as Ring[]).map(unwrapRing);
+    else if (g.type === 'MultiPolygon') g.coordinates = (g.coordinates as Ring[][]).map((p) => p.map(unwrapRing));
+    else if (g.type === 'GeometryCollection') (g.geometries as (typeof g)[]).forEach(fix);
+  };
+  const root = geojson as { type: string; features?: { geometry: Parameters<typeof fix>[0] }[]; geometry?: Parameters<typeof fix>[0] };
+  if (root.type === 'FeatureCollection') root.features?.forEach((f) => fix(f.geometry));
+  else if (root.type === 'Feature') fix(root.geometry ?? null);
+  return geojson;
 }
 
 function featuresOf(frame: GeoFrame, code: string): Feature[] {
