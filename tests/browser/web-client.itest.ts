@@ -3,6 +3,7 @@
  * channel, history after a reconnect and a channel switch, a refused nickname, shared geometry on the map, an
  * image from a file, a phone-sized viewport, and no request leaving the server's origin.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import proj4 from 'proj4';
 import sharp from 'sharp';
@@ -119,6 +120,13 @@ describe('the web client', () => {
   it('a refused nickname cannot post: the page goes back to choosing one', async () => {
     const owner = await rawClient('QGIS', 'taken_nick');
     const p = await page();
+    // Checked against /rules before any connection is made.
+    await submitJoin(p.page, 'QGIS', 'ab');
+    await p.page.locator('#join-error', { hasText: 'at least 3' }).waitFor();
+    await submitJoin(p.page, 'QGIS', 'bad name!');
+    await p.page.locator('#join-error', { hasText: 'only letters' }).waitFor();
+    expect(p.requests.filter((u) => u.startsWith('ws'))).toEqual([]);
+
     await submitJoin(p.page, 'QGIS', 'taken_nick');
     await p.page.locator('#join-error', { hasText: 'already used' }).waitFor();
     expect((await state(p.page)).phase).toBe('join');
@@ -192,6 +200,50 @@ describe('the web client', () => {
     await p.page.locator('#map').click({ position: { x: inside[0], y: inside[1] } });
     await p.page.locator('#popup', { hasText: 'Paris square' }).waitFor();
     expect(await p.page.locator('#popup').textContent()).toContain('2100000');
+    await p.context.close();
+  });
+
+  it('shares a GeoJSON file, the map view and the position from the page; offers scripts as downloads', async () => {
+    const p = await page();
+    await p.context.grantPermissions(['geolocation'], { origin: server.origin });
+    await p.context.setGeolocation({ longitude: 5.7245, latitude: 45.1885 });
+    await join(p.page, 'Geotribu', 'sharer_web');
+    const raw = await rawClient('Geotribu', 'watcher_raw');
+
+    // A GeoJSON file in Lambert-93 (the crs member QGIS writes) goes out in EPSG:4326, as RFC 7946 wants.
+    const file = {
+      type: 'FeatureCollection',
+      crs: { type: 'name', properties: { name: 'urn:ogc:def:crs:EPSG::2154' } },
+      features: [{ type: 'Feature', properties: { name: 'Paris' }, geometry: { type: 'Point', coordinates: [652_469.02, 6_862_035.26] } }],
+    };
+    await p.page.setInputFiles('#geojson-file', { name: 'towns.geojson', mimeType: 'application/geo+json', buffer: Buffer.from(JSON.stringify(file)) });
+    const layer = await raw.next(is('geojson'));
+    expect(layer).toMatchObject({ author: 'sharer_web', layer_name: 'towns', crs_authid: 'EPSG:4326', style: null });
+    const [lon, lat] = layer.geojson.features[0].geometry.coordinates;
+    expect(lon).toBeCloseTo(2.3522, 4);
+    expect(lat).toBeCloseTo(48.8566, 4);
+    expect(layer.geojson.features[0].properties).toEqual({ name: 'Paris' });
+
+    await p.page.click('#share-view');
+    const view = await raw.next(is('bbox'));
+    expect(view).toMatchObject({ author: 'sharer_web', crs_authid: 'EPSG:4326' });
+    expect(view.xmin).toBeLessThan(view.xmax);
+    expect(view.ymin).toBeLessThan(view.ymax);
+
+    await p.page.click('#share-position');
+    const position = await raw.next(is('position'));
+    expect(position).toMatchObject({ author: 'sharer_web', crs_authid: 'EPSG:4326', x: 5.7245, y: 45.1885 });
+    await expect.poll(async () => (await mapItems(p.page)).map((i) => i.type).sort()).toEqual(['bbox', 'geojson', 'position']);
+
+    // A script is offered as a file to download, never run.
+    const code = 'import os\nos.system("echo hi")\n';
+    raw.send({ type: 'script', author: 'watcher_raw', avatar: null, name: 'cleanup tool', raw_pycode: code });
+    const row = rows(p.page, 'cleanup tool');
+    await row.waitFor();
+    const [download] = await Promise.all([p.page.waitForEvent('download'), row.getByRole('button', { name: 'Download .py' }).click()]);
+    expect(download.suggestedFilename()).toBe('cleanup tool.py');
+    const saved = await download.path();
+    expect(readFileSync(saved, 'utf8')).toBe(code);
     await p.context.close();
   });
 
