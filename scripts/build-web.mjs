@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const webDir = join(root, 'services', 'edge', 'web');
@@ -61,6 +62,8 @@ export async function buildWeb({ outdir = WEB_OUTDIR, ifStale = false, quiet = f
     metafile: true,
   });
   for (const name of readdirSync(join(webDir, 'static'))) copyFileSync(join(webDir, 'static', name), join(outdir, name));
+  // Precompressed copies: the edge sends them to browsers that accept gzip (the bundle is mostly OpenLayers).
+  for (const name of ['app.js', 'app.css']) writeFileSync(join(outdir, `${name}.gz`), gzipSync(readFileSync(join(outdir, name)), { level: 9 }));
   writeFileSync(join(outdir, STAMP), hash);
   if (!quiet) {
     for (const [file, info] of Object.entries(result.metafile.outputs)) {

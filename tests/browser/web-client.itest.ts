@@ -61,7 +61,16 @@ describe('the web client', () => {
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/); // no inline script
     expect(html).not.toMatch(/\sstyle=/);
     expect(html).not.toMatch(/https?:\/\/(?!www\.w3\.org)/);
-    for (const asset of ['/assets/app.js', '/assets/app.css']) expect((await fetch(`${server.origin}${asset}`)).status, asset).toBe(200);
+    for (const asset of ['/assets/app.js', '/assets/app.css']) {
+      const res = await fetch(`${server.origin}${asset}`, { headers: { 'accept-encoding': 'gzip' } });
+      expect(res.status, asset).toBe(200);
+      expect(res.headers.get('content-encoding'), asset).toBe('gzip');
+      expect(res.headers.get('content-type'), asset).toMatch(asset.endsWith('.js') ? /^text\/javascript/ : /^text\/css/);
+      expect((await res.text()).length, asset).toBeGreaterThan(asset.endsWith('.js') ? 200_000 : 5_000); // decoded by fetch
+      const plain = await fetch(`${server.origin}${asset}`, { headers: { 'accept-encoding': 'identity' } });
+      expect(plain.headers.get('content-encoding'), asset).toBeNull();
+      await plain.arrayBuffer();
+    }
     expect((await fetch(`${server.origin}/assets/..%2Fweb%2Fapp.js`)).status).toBe(404);
   });
 

@@ -1,5 +1,6 @@
 /** Pages for people: the web client at `/` with its bundled assets under `/assets/`, and the QField plugin link. */
 import { existsSync } from 'node:fs';
+import { extname, join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { RequestHandler } from 'express';
@@ -27,6 +28,8 @@ export const WEB_ASSETS_DIR = [
 ].map((u) => fileURLToPath(u)).find((p) => existsSync(p)) ?? fileURLToPath(new URL('../../../../dist/web/', import.meta.url));
 
 const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*\.(js|css|svg|map|txt|png|woff2)$/;
+/** Assets the build also writes gzipped (scripts/build-web.mjs). */
+const GZIPPED: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 
 function isMissing(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
@@ -60,7 +63,17 @@ export function pageEndpoints(deps: HttpDeps): Endpoint[] {
     const file = pathParam(req, 'file');
     if (!ASSET_NAME.test(file)) return sendDetail(res, 404, 'Not Found');
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.sendFile(file, { root: WEB_ASSETS_DIR, cacheControl: false, dotfiles: 'deny' }, (err) => {
+    let name = file;
+    const type = GZIPPED[extname(file)];
+    if (type) {
+      res.setHeader('Vary', 'Accept-Encoding');
+      if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')) && existsSync(join(WEB_ASSETS_DIR, `${file}.gz`))) {
+        name = `${file}.gz`;
+        res.setHeader('Content-Type', type);
+        res.setHeader('Content-Encoding', 'gzip');
+      }
+    }
+    res.sendFile(name, { root: WEB_ASSETS_DIR, cacheControl: false, dotfiles: 'deny' }, (err) => {
       if (!err) return;
       if (isMissing(err) || (err as { status?: number }).status === 404) {
         if (!res.headersSent) sendDetail(res, 404, 'Not Found');
