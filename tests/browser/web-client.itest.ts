@@ -140,6 +140,7 @@ describe('the web client', () => {
     await p.page.locator('#join-error', { hasText: 'already used' }).waitFor();
     expect((await state(p.page)).phase).toBe('join');
     expect(await p.page.locator('#join').isVisible()).toBe(true);
+    expect(await p.page.locator('#app').isVisible()).toBe(false);
     expect(await p.page.locator('#text').isEnabled()).toBe(false);
     await owner.expectNone((f) => f?.author === 'taken_nick' || f?.liker_author === 'taken_nick', 500);
 

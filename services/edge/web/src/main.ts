@@ -213,6 +213,7 @@ function backToJoin(message?: string): void {
   updateControls();
   ui.leave.hidden = true;
   ui.where.hidden = true;
+  ui.app.hidden = true;
   setStatus(message ? 'Choose another nickname.' : 'Not connected.');
   join.show(message);
 }
