@@ -22,6 +22,17 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        test: {
+          name: 'browser',
+          include: ['tests/browser/**/*.itest.ts'],
+          environment: 'node',
+          // Redis and NATS as for integration (the page's server keeps its history across a restart), then the page's bundle.
+          globalSetup: ['tests/support/global-setup.ts', 'tests/browser/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 });

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * Bundles each service entry point into dist/<name>.mjs (one file per entry, ESM, Node 20). Our workspace packages
+ * Bundles each service entry point into dist/<name>.mjs (one file per entry, ESM, Node 20), and the web page into
+ * dist/web/ (scripts/build-web.mjs). Our workspace packages
  * (@qchat/*) are bundled; every third-party dependency of the root package.json stays external and is loaded from
  * node_modules at run time (sharp has native code, pino loads transports by path).
  *
@@ -11,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { buildWeb } from './build-web.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SERVICES = ['edge', 'presence', 'relay', 'all-in-one'];
@@ -60,3 +62,5 @@ const result = await build({
 for (const [file, info] of Object.entries(result.metafile.outputs)) {
   if (file.endsWith('.mjs')) console.log(`${file}  ${(info.bytes / 1024).toFixed(0)} KiB`);
 }
+
+await buildWeb({ outdir: join(outdir, 'web') });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { cidrList } from './client-address';
 import { atMost, bool, busRules, busSpec, oneOf, channelsSpec, int, limitsFrom, limitsRules, limitsSpec, loadConfig, optionalStr, str, type FieldParser, type Rule } from '@qchat/runtime';
+import { tileUrlField } from './http/page-policy';
 
 export const edgeSpec = {
   ...busSpec,
@@ -59,6 +60,9 @@ export const edgeSpec = {
   /** Port and address of the moderation API (never the public port). */
   ADMIN_PORT: int(9180, { min: 0, max: 65535 }),
   ADMIN_HOST: str('127.0.0.1'),
+  /** XYZ tile template of the web page's base map; unset: the bundled world outline only (works offline). */
+  MAP_TILE_URL: tileUrlField(),
+  MAP_TILE_ATTRIBUTION: str(''),
   QFIELD_PLUGIN_URL: str('https://github.com/geotribu/qchat/releases/latest'),
   /**
    * Run presence and relay inside the edge. `auto`: when REDIS_URL or NATS_URL is unset (nothing outside the

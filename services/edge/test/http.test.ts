@@ -456,13 +456,9 @@ describe('pages and docs', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
-  it('GET /redoc links to /docs and /openapi.json', async () => {
+  it('GET /redoc is not served (Swagger UI at /docs is the documentation page)', async () => {
     const { call } = await start();
-    const res = await call('/redoc');
-    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
-    const html = await res.text();
-    expect(html).toContain('href="/docs"');
-    expect(html).toContain('href="/openapi.json"');
+    expect(await expectJson(await call('/redoc'), 404)).toEqual({ detail: 'Not Found' });
   });
 });
 

@@ -14,6 +14,9 @@ export interface HttpDeps {
     /** PUT /channel/{c}/text per client address: sustained rate and burst (defaults 30 and 10). */
     PUT_RATE_LIMIT_PER_MINUTE?: number;
     PUT_RATE_LIMIT_BURST?: number;
+    /** Base map of the web page (XYZ template); '' or absent: the bundled world outline only. */
+    MAP_TILE_URL?: string;
+    MAP_TILE_ATTRIBUTION?: string;
   };
   /** The client address of a request, as the trust-proxy rule reads it (default: the socket's peer). */
   clientAddress?: (req: IncomingMessage) => string;

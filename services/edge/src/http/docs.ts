@@ -1,4 +1,5 @@
-/** API documentation for people: the OpenAPI document, Swagger UI from bundled swagger-ui-dist (no CDN), a ReDoc stand-in. */
+/** API documentation for people: the OpenAPI document, Swagger UI from bundled swagger-ui-dist (no CDN). gischat's /redoc is not
+ * served: Swagger UI at /docs is the one human page (ReDoc would add a second large front-end bundle). */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { RequestHandler } from 'express';
@@ -33,7 +34,6 @@ window.ui = SwaggerUIBundle({
 
 /** Swagger UI's bundle and exactly its inline initializer; it draws with inline styles and data: images. */
 const DOCS_CSP = pagePolicy({ 'script-src': `'self' ${scriptHash(SWAGGER_INIT)}`, 'connect-src': "'self'" });
-const REDOC_CSP = pagePolicy({ 'script-src': "'none'", 'connect-src': "'none'" });
 
 const SWAGGER_HTML = `<!DOCTYPE html>
 <html lang="en">
@@ -47,19 +47,6 @@ const SWAGGER_HTML = `<!DOCTYPE html>
 <div id="swagger-ui"></div>
 <script src="/docs/assets/swagger-ui-bundle.js"></script>
 <script>${SWAGGER_INIT}</script>
-</body>
-</html>
-`;
-
-const REDOC_HTML = `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>gischat API - documentation</title>
-</head>
-<body>
-<h1>gischat API</h1>
-<p>The interactive documentation is at <a href="/docs">/docs</a>; the OpenAPI 3.1 document is at <a href="/openapi.json">/openapi.json</a>.</p>
 </body>
 </html>
 `;
@@ -79,6 +66,5 @@ export function docsEndpoints(deps: HttpDeps): Endpoint[] {
     { path: '/openapi.json', handlers: { get: (_req, res) => sendJsonText(res, 200, openapi) } },
     { path: '/docs', handlers: { get: (_req, res) => { setPagePolicy(res, DOCS_CSP); sendHtml(res, SWAGGER_HTML); } } },
     { path: '/docs/assets/:file', handlers: { get: asset } },
-    { path: '/redoc', handlers: { get: (_req, res) => { setPagePolicy(res, REDOC_CSP); sendHtml(res, REDOC_HTML); } } },
   ];
 }
