@@ -9,6 +9,7 @@ import { createBackend } from './backend';
 import type { EdgeConfig } from './config';
 import { startHeartbeat } from './heartbeat';
 import { createHttpApp } from './http/app';
+import { MatrixEndpoint } from './matrix/endpoint';
 import { createEdgeMetrics } from './metrics';
 import { Gateway } from './ws/gateway';
 import { Hub } from './ws/hub';
@@ -30,7 +31,8 @@ export function createEdge(deps: EdgeDeps) {
   const backend = createBackend(rpc, subjects(config.INSTANCE_ID), config.EDGE_ID);
   const topic = keys(config.INSTANCE_ID).topic;
   const hub = new Hub({ broker: bus.broker, topic, maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES, nbUsersIntervalMs: config.NB_USERS_INTERVAL_MS, metrics, log });
-  const gateway = new Gateway({ config, hub, backend, metrics, log });
+  const matrix = config.MATRIX_CHAT_ENABLED ? new MatrixEndpoint({ config, requester: bus.requester, registry, log: log.child({ component: 'matrix' }) }) : undefined;
+  const gateway = new Gateway({ config, hub, backend, metrics, log, otherUpgrades: matrix && ((req, socket, head) => matrix.upgrade(req, socket, head)) });
   let closing = false;
   let server: Server | undefined;
 
@@ -42,6 +44,7 @@ export function createEdge(deps: EdgeDeps) {
     registry,
     version: VERSION,
     readiness,
+    extraEndpoints: matrix?.endpoints(),
     presence: {
       users: async (channel) => (await backend.users(channel)).users,
       counts: async (channels) => (await backend.counts(channels)).counts,
@@ -53,6 +56,7 @@ export function createEdge(deps: EdgeDeps) {
   });
 
   async function start(): Promise<void> {
+    await matrix?.start();
     server = createServer(app);
     server.keepAliveTimeout = 65_000;
     gateway.attach(server);
@@ -74,7 +78,7 @@ export function createEdge(deps: EdgeDeps) {
   async function drain(): Promise<void> {
     closing = true;
     const sockets = hub.count();
-    await gateway.drain(Math.max(500, config.SHUTDOWN_TIMEOUT_MS / 2));
+    await Promise.all([gateway.drain(Math.max(500, config.SHUTDOWN_TIMEOUT_MS / 2)), matrix?.drain(Math.max(500, config.SHUTDOWN_TIMEOUT_MS / 4))]);
     await backend.edgeDown().catch((err: unknown) => {
       log.warn({ err, code: err instanceof QChatError ? err.code : 'internal' }, 'presence not told of the drain; it reclaims this edge after EDGE_TTL_MS');
     });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { matrixEdgeSpec } from './matrix/config';
 import { bool, busSpec, oneOf, channelsSpec, int, limitsFrom, limitsSpec, loadConfig, optionalStr, str } from '@qchat/runtime';
 
 export const edgeSpec = {
@@ -36,6 +37,7 @@ export const edgeSpec = {
    * process could reach them), or when nobody answers presence and relay requests on NATS at startup.
    */
   EMBED_SERVICES: oneOf(['auto', 'always', 'never'], 'auto'),
+  ...matrixEdgeSpec,
 };
 
 export type EdgeConfig = ReturnType<typeof loadEdgeConfig>;

@@ -22,7 +22,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   app.set('etag', false);
   app.set('x-powered-by', false);
 
-  const endpoints = [...pageEndpoints(deps), ...apiEndpoints(deps), ...docsEndpoints(deps), ...opsEndpoints(deps)];
+  const endpoints = [...pageEndpoints(deps), ...apiEndpoints(deps), ...docsEndpoints(deps), ...opsEndpoints(deps), ...(deps.extraEndpoints ?? [])];
   mountEndpoints(app, endpoints);
   app.use(trailingSlashRedirect(endpoints));
   app.use(notFound);

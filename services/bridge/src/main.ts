@@ -1,0 +1,16 @@
+import { createBus } from '@qchat/bus';
+import { createLogger, handleSignals, printable, runMain, type Logger } from '@qchat/runtime';
+import { loadBridgeConfig } from './config';
+import { createBridge } from './app';
+
+let log: Logger | undefined;
+await runMain(() => log!, async () => {
+  const config = loadBridgeConfig(process.env);
+  log = createLogger({ service: 'bridge', level: config.LOG_LEVEL });
+  log.info({ config: printable({ ...config, MATRIX_BRIDGE: Object.fromEntries(config.MATRIX_BRIDGE) }) }, 'configuration');
+  if (!config.pingEnabled && !config.bridgeEnabled) log.warn('neither the matrix ping nor MATRIX_BRIDGE is configured: nothing to do');
+  const bus = await createBus(config, log, 'bridge');
+  const bridge = createBridge({ config, log, bus });
+  await bridge.start();
+  handleSignals({ stop: async () => { await bridge.stop(); await bus.close(); }, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, log });
+});
