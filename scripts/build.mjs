@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SERVICES = ['edge', 'presence', 'relay', 'all-in-one'];
+const SERVICES = ['edge', 'presence', 'relay', 'bridge', 'all-in-one'];
 
 const args = process.argv.slice(2);
 const outIndex = args.indexOf('--outdir');

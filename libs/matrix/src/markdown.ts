@@ -14,7 +14,7 @@ function inline(text: string): string {
     .replace(/\*\*(?=\S)([^*]*?\S)\*\*/g, '<strong>$1</strong>')
     .replace(/__(?=\S)([^_]*?\S)__/g, '<strong>$1</strong>')
     .replace(/\*(?=\S)([^*]*?\S)\*/g, '<em>$1</em>')
-    .replace(/(^|[^A-Za-z0-9_])_(?=\S)([^_]*?\S)_(?![A-Za-z0-9_])/g, '$1<em>$2</em>');
+    .replace(/(^|[^A-Za-z0-9_])_(?=\S)(.*?\S)_(?![A-Za-z0-9_])/g, '$1<em>$2</em>');
   return out.replace(/\u0000(\d+)\u0000/g, (_m, i: string) => `<code>${codes[Number(i)]}</code>`);
 }
 

@@ -7,6 +7,10 @@ describe('markdownToHtml (gischat ping rendering)', () => {
     expect(markdownToHtml(md)).toBe('<p>💬 QChat message in channel <strong>QGIS</strong> by <em>alice</em>:\n@matrixping hello</p>');
   });
 
+  it('keeps underscores inside an emphasised nickname, as Python-Markdown does', () => {
+    expect(markdownToHtml('by _alice_q_:\nhi')).toBe('<p>by <em>alice_q</em>:\nhi</p>');
+  });
+
   it('escapes HTML and keeps snake_case words', () => {
     expect(markdownToHtml('<b>x</b> my_var_name & *y*')).toBe('<p>&lt;b&gt;x&lt;/b&gt; my_var_name &amp; <em>y</em></p>');
   });
