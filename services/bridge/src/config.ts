@@ -9,7 +9,7 @@ function bridgeMap(): FieldParser<ReadonlyMap<string, string>> {
       const cut = entry.lastIndexOf('=');
       const channel = entry.slice(0, cut).trim();
       const room = entry.slice(cut + 1).trim();
-      if (cut <= 0 || !/^[!#][^:]+:.+$/.test(room)) throw new Error(`${name}: expected channel=!room:server entries, got '${entry}'`);
+      if (cut <= 0 || !/^[!#][^\s,]+$/.test(room)) throw new Error(`${name}: expected channel=!roomid entries, got '${entry}'`);
       if (map.has(channel)) throw new Error(`${name}: channel '${channel}' is bridged twice`);
       if ([...map.values()].includes(room)) throw new Error(`${name}: room '${room}' is bridged to two channels`);
       map.set(channel, room);

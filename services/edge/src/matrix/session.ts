@@ -44,11 +44,13 @@ export class MatrixSession {
   /** Runs until the socket closes; never rejects. */
   async run(): Promise<void> {
     const done = new Promise<void>((resolve) => this.ws.once('close', () => resolve()));
+    const connecting = this.connect().catch((err: unknown) => this.fail(err));
+    // Frames sent while logging in wait for the room, in order.
+    this.chain = connecting;
     this.ws.on('message', (data, isBinary) => {
       this.chain = this.chain.then(() => this.onFrame(isBinary ? null : data.toString())).catch((err: unknown) => this.deps.log.warn({ err }, 'matrix frame failed'));
     });
     this.ws.on('error', (err) => this.deps.log.debug({ err }, 'matrix socket error'));
-    const connecting = this.connect().catch((err: unknown) => this.fail(err));
     await done;
     this.abort.abort();
     await connecting;
@@ -126,7 +128,7 @@ export class MatrixSession {
     if (typeof frame.text !== 'string' || frame.text === '') return this.uncompliant('text: a non-empty string is required.');
     if (frame.author !== undefined && typeof frame.author !== 'string') return this.uncompliant('author: should be a string.');
     if ([...frame.text].length > this.deps.maxTextLength) return this.uncompliant(`text: at most ${this.deps.maxTextLength} characters.`);
-    if (!this.client?.accessToken || !this.roomId) return this.uncompliant('Not connected to the Matrix room yet.');
+    if (!this.client?.accessToken || !this.roomId) return this.uncompliant('Not connected to the Matrix room.');
     try {
       await this.client.send(this.roomId, randomUUID(), { msgtype: 'm.text', body: frame.text });
     } catch (err) {
