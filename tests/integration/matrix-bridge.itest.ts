@@ -5,6 +5,7 @@
  * /matrix registration made on one edge used by a socket on the other.
  */
 import { Redis } from 'ioredis';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { scrape, value } from '../support/prometheus';
 import type { ServiceProcess } from '../support/processes';
@@ -153,6 +154,24 @@ describe('matrix bridge', () => {
     expect(bridged(dave, 'matrix while down')).toBe(1);
   });
 
+  it('carries images both ways through the media repository', async () => {
+    const png = await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 200, g: 30, b: 30 } } }).png().toBuffer();
+    carol.send({ type: 'image', author: 'carol', avatar: null, image_data: png.toString('base64') });
+    const posted = await eventually(async () => (await room()).find((e) => e.content.msgtype === 'm.image' && e.sender === bot.userId), 'the image in the room');
+    expect(posted.content.body).toBe('carol.png');
+    const mxc = String(posted.content.url);
+    expect(mxc).toMatch(/^mxc:\/\//);
+    const { data } = await alice.client.download(mxc, 1_000_000);
+    expect((await sharp(data).metadata()).width).toBe(40);
+
+    const blue = await sharp({ create: { width: 20, height: 10, channels: 3, background: { r: 0, g: 0, b: 255 } } }).png().toBuffer();
+    const url = await alice.client.upload(blue, 'image/png', 'blue.png');
+    await alice.client.send(roomId, 'img1', { msgtype: 'm.image', body: 'blue.png', url, info: { mimetype: 'image/png', size: blue.length } });
+    const frame = await dave.waitFor(is('image', (f) => f.author === 'alice[m]'), 15_000);
+    const meta = await sharp(Buffer.from(frame.image_data, 'base64')).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['png', 20, 10]);
+  });
+
   it('a /matrix registration made on one edge is used by a socket on the other', async () => {
     const res = await fetch(`${stack.http(0)}/matrix/register`, {
       method: 'POST',
@@ -166,7 +185,7 @@ describe('matrix bridge', () => {
       await inRoom('from the other edge');
       expect(await count('from the other edge')).toBe(1);
       // The recent room messages came with the first sync, the bridged ones included.
-      await ws.waitFor(is('text', (f) => f.text === 'carol: hi matrix' && f.author === 'qchatbot'), 15_000);
+      await ws.waitFor(is('text', (f) => f.text === 'dave: after takeover' && f.author === 'qchatbot'), 15_000);
       // Posted by alice herself: the bridge carries it into the channel like any room message.
       await carol.waitFor(is('text', (f) => f.text === 'from the other edge' && f.author === 'alice[m]'), 15_000);
     } finally {
