@@ -50,7 +50,6 @@ export function stripReplyFallback(body: string): string {
   const lines = body.split('\n');
   let i = 0;
   while (i < lines.length && lines[i]!.startsWith('> ')) i++;
-  if (i === 0) return body;
-  if (lines[i] === '') i++;
-  return lines.slice(i).join('\n');
+  if (i === 0 || lines[i] !== '') return body;
+  return lines.slice(i + 1).join('\n');
 }

@@ -98,7 +98,8 @@ export class FromMatrix {
         return [];
       }
     }
-    const text = msgtype === 'm.emote' ? `* ${raw}` : stripReplyFallback(raw);
+    const relates = event.content['m.relates_to'] as { 'm.in_reply_to'?: unknown } | undefined;
+    const text = msgtype === 'm.emote' ? `* ${raw}` : relates?.['m.in_reply_to'] ? stripReplyFallback(raw) : raw;
     if (text.trim() === '') return [];
     return splitText(text, this.deps.config.limits.maxMessageLength).map((t) => ({ type: 'text', author, avatar: null, text: t }));
   }
