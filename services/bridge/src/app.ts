@@ -30,6 +30,7 @@ export interface BridgeDeps {
 interface Active { stop(): Promise<void> }
 
 const RETRY_MS = 5_000;
+const STOP_WAIT_MS = 2_000;
 
 export function createBridge(deps: BridgeDeps) {
   const { config, log, bus } = deps;
@@ -64,6 +65,16 @@ export function createBridge(deps: BridgeDeps) {
   async function activate(): Promise<Active> {
     const abort = new AbortController();
     const unsubs: Unsubscribe[] = [];
+    try {
+      return await work(abort, unsubs);
+    } catch (err) {
+      abort.abort();
+      await Promise.allSettled(unsubs.map((u) => u()));
+      throw err;
+    }
+  }
+
+  async function work(abort: AbortController, unsubs: Unsubscribe[]): Promise<Active> {
     const ping: Destination | undefined = config.pingEnabled
       ? { client: new MatrixClient({ homeserver: config.MATRIX_PING_HOMESERVER!, accessToken: config.MATRIX_PING_TOKEN! }), outbox: outbox('ping') }
       : undefined;
@@ -104,7 +115,8 @@ export function createBridge(deps: BridgeDeps) {
         await Promise.allSettled(unsubs.map((u) => u()));
         await Promise.allSettled([...chains.values()]);
         await Promise.all([ping?.outbox.stop(), bridge?.outbox.stop()]);
-        await inbound;
+        // A request in flight (whoami, join) is not abortable: bounded by its timeout, but not waited for past this.
+        await Promise.race([inbound, sleep(STOP_WAIT_MS)]);
         log.info({ owner }, 'bridge stood down');
       },
     };

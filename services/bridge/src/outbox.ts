@@ -29,6 +29,7 @@ export interface OutboxOptions {
 
 const BASE_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 30_000;
+const STOP_WAIT_MS = 2_000;
 
 export class Outbox {
   private readonly queue: Job[] = [];
@@ -60,7 +61,8 @@ export class Outbox {
   /** Stops after the send in flight; what is still queued is dropped (a successor catches up from history). */
   async stop(): Promise<void> {
     this.abort.abort();
-    await this.running;
+    // A send in flight is not abortable; its timeout bounds it, but shutdown does not wait that long.
+    await Promise.race([this.running, sleep(STOP_WAIT_MS)]);
     this.queue.length = 0;
     this.keys.clear();
     this.opts.length(0);

@@ -37,6 +37,10 @@ export interface MatrixEndpointDeps {
 
 const PATH = /^\/matrix\/([^/]+)\/ws$/;
 const FIELDS = ['homeserver', 'room_id', 'user', 'password'] as const;
+/** Longest accepted value of each field (gischat has none): registrations live in memory. */
+const MAX_LENGTH: Record<string, number> = { homeserver: 2048, room_id: 512, user: 512, password: 1024, device_id: 512 };
+/** Registrations waiting for their socket on one edge, at most. */
+const MAX_PENDING = 10_000;
 
 type FieldError = { type: string; loc: (string | number)[]; msg: string; input: unknown };
 
@@ -52,6 +56,7 @@ export function parseRegistration(value: unknown): { ok: true; reg: Registration
     if (v === undefined && field === 'device_id') continue;
     if (v === undefined) errors.push({ type: 'missing', loc: ['body', field], msg: 'Field required', input: field === 'password' ? '***' : body });
     else if (typeof v !== 'string') errors.push({ type: 'string_type', loc: ['body', field], msg: 'Input should be a valid string', input: field === 'password' ? '***' : v });
+    else if (v.length > MAX_LENGTH[field]!) errors.push({ type: 'string_too_long', loc: ['body', field], msg: `String should have at most ${MAX_LENGTH[field]} characters`, input: '…' });
   }
   if (errors.length > 0) return { ok: false, errors };
   const s = (k: string) => body[k] as string;
@@ -100,6 +105,7 @@ export class MatrixEndpoint {
         this.metrics.registrations.inc({ outcome: 'invalid' });
         return sendDetail(res, 422, parsed.errors);
       }
+      if (this.registrations.size() >= MAX_PENDING) return sendDetail(res, 429, 'Too many pending Matrix registrations, try again later.');
       const requestId = this.registrations.add(parsed.reg);
       this.metrics.registrations.inc({ outcome: 'registered' });
       this.deps.log.info({ homeserver: parsed.reg.homeserver }, 'matrix registration received');

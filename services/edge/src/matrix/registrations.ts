@@ -68,6 +68,10 @@ export class Registrations {
     }
   }
 
+  size(): number {
+    return this.entries.size;
+  }
+
   clear(): void {
     for (const { timer } of this.entries.values()) clearTimeout(timer);
     this.entries.clear();
