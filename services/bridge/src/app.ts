@@ -86,7 +86,10 @@ export function createBridge(deps: BridgeDeps) {
     await state.setIfAbsent('since', String(nowSeconds()));
     const notBefore = Number(await state.get('since')) || 0;
     const channels = config.pingEnabled ? config.CHANNELS : [...config.MATRIX_BRIDGE.keys()];
+    // Per channel, frames are handled in order: first the history, then what arrived live meanwhile and after.
     const chains = new Map<string, Promise<void>>();
+    const historyRead = new Map<string, () => void>();
+    for (const channel of channels) chains.set(channel, new Promise<void>((resolve) => historyRead.set(channel, resolve)));
     const later = (channel: string, work: () => Promise<void>) => {
       const next = (chains.get(channel) ?? Promise.resolve()).then(work).catch((err: unknown) => log.warn({ err, channel }, 'channel frame not carried to matrix'));
       chains.set(channel, next);
@@ -101,11 +104,10 @@ export function createBridge(deps: BridgeDeps) {
     }
     // Subscribed first, then history: a message published meanwhile is seen twice and sent once.
     for (const channel of channels) {
-      const history = rpc.call<unknown, RelayHistoryReply>(subj.relayHistory, { channel }, { retries: 2 });
-      chains.set(channel, history.then(
-        async ({ frames }) => { for (const f of frames) await toMatrix.handle(channel, f, notBefore); },
-        (err: unknown) => log.warn({ err, channel }, 'history not read; messages sent while no bridge was active may be missing'),
-      ));
+      rpc.call<unknown, RelayHistoryReply>(subj.relayHistory, { channel }, { retries: 2 })
+        .then(async ({ frames }) => { for (const f of frames) await toMatrix.handle(channel, f, notBefore); })
+        .catch((err: unknown) => log.warn({ err, channel }, 'history not carried; messages sent while no bridge was active may be missing'))
+        .finally(() => historyRead.get(channel)!());
     }
     const inbound = bridge ? roomsToChannels(bridge.client, abort.signal) : Promise.resolve();
     log.info({ owner, ping: config.pingEnabled, bridged: Object.fromEntries(config.MATRIX_BRIDGE) }, 'bridge active');
