@@ -15,6 +15,8 @@ import { presenceSpec } from '../../services/presence/src/config';
 import { createPresenceMetrics } from '../../services/presence/src/metrics';
 import { relaySpec } from '../../services/relay/src/config';
 import { bridgeSpec } from '../../services/bridge/src/config';
+import { createBridgeMetrics } from '../../services/bridge/src/metrics';
+import { createMatrixEdgeMetrics } from '../../services/edge/src/matrix/metrics';
 import { createRelayMetrics } from '../../services/relay/src/metrics';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -216,7 +218,7 @@ function preStopSleepSeconds(container: Obj): number {
 async function knownMetricNames(): Promise<Set<string>> {
   const names = new Set<string>(['up', 'scrape_duration_seconds', 'scrape_samples_scraped']);
   const up = { ready: () => true };
-  const registries = [createEdgeMetrics, createPresenceMetrics, createRelayMetrics].map((create) => {
+  const registries = [createEdgeMetrics, createPresenceMetrics, createRelayMetrics, createBridgeMetrics, createMatrixEdgeMetrics].map((create) => {
     const registry = createRegistry('deploy-test'); // with prom-client's default metrics, as every service
     registerDependencyGauge(registry, { broker: up, requester: up });
     create(registry);
