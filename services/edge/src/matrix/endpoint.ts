@@ -10,7 +10,7 @@ import type { Requester, Unsubscribe } from '@qchat/bus';
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { readRawBody, decodeJsonBody } from '../http/body';
 import { sendDetail, sendHtml, sendJson } from '../http/json';
 import type { Endpoint } from '../http/routes';
@@ -137,7 +137,7 @@ export class MatrixEndpoint {
     return true;
   }
 
-  private open(ws: import('ws').WebSocket, reg: Registration): void {
+  private open(ws: WebSocket, reg: Registration): void {
     const session = new MatrixSession(ws, reg, {
       allowed: (hs) => {
         const n = normalizeHomeserver(hs);
