@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, type TestClient } from '../support/ws-client';
 import { freePort, startService, type ServiceProcess } from '../support/processes';
-import { roomMessages, startSynapse, type MatrixUser, type Synapse } from '../support/synapse';
+import { ensureSynapse, roomMessages, startSynapse, type MatrixUser, type Synapse } from '../support/synapse';
 import { is } from '../support/stack';
 import { scrape, value } from '../support/prometheus';
 
@@ -74,6 +74,21 @@ async function waitForRoom(pred: (e: { sender: string; content: Record<string, u
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+describe('synapse test support', () => {
+  it('names the install command in one line when the homeserver is missing', async () => {
+    const saved = process.env.SYNAPSE_VENV;
+    process.env.SYNAPSE_VENV = '/nonexistent/qchat-synapse';
+    try {
+      const err = await ensureSynapse().then(() => null, (e: Error) => e);
+      expect(err?.message).toMatch(/^matrix-synapse unavailable \(.*\): install it with "python3 -m venv \/nonexistent\/qchat-synapse && .*pip install 'matrix-synapse==[\d.]+'"$/);
+      expect(err?.message.split('\n')).toHaveLength(1);
+    } finally {
+      if (saved === undefined) delete process.env.SYNAPSE_VENV;
+      else process.env.SYNAPSE_VENV = saved;
+    }
+  });
+});
 
 describe('matrix ping', () => {
   it('posts a prefixed text to the room with gischat body and HTML, and nothing else', async () => {

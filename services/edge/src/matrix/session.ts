@@ -29,6 +29,8 @@ export interface SessionDeps {
 }
 
 const TEXT_TYPES = new Set(['m.text', 'm.notice', 'm.emote']);
+/** Frames of one socket waiting for their turn; beyond this they are refused (each is a request to the homeserver). */
+const MAX_PENDING_FRAMES = 32;
 const BACKLOG = 10;
 
 export class MatrixSession {
@@ -37,6 +39,7 @@ export class MatrixSession {
   private roomId = '';
   private closeReason = 'client';
   private chain: Promise<void> = Promise.resolve();
+  private pending = 0;
   private readonly names = new MemberNames();
 
   constructor(private readonly ws: WebSocket, private reg: Registration | undefined, private readonly deps: SessionDeps) {}
@@ -48,7 +51,12 @@ export class MatrixSession {
     // Frames sent while logging in wait for the room, in order.
     this.chain = connecting;
     this.ws.on('message', (data, isBinary) => {
-      this.chain = this.chain.then(() => this.onFrame(isBinary ? null : data.toString())).catch((err: unknown) => this.deps.log.warn({ err }, 'matrix frame failed'));
+      if (this.pending >= MAX_PENDING_FRAMES) return this.uncompliant('Too many messages at once, slow down.');
+      this.pending++;
+      this.chain = this.chain
+        .then(() => this.onFrame(isBinary ? null : data.toString()))
+        .catch((err: unknown) => this.deps.log.warn({ err }, 'matrix frame failed'))
+        .finally(() => { this.pending--; });
     });
     this.ws.on('error', (err) => this.deps.log.debug({ err }, 'matrix socket error'));
     await done;
