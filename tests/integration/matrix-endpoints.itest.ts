@@ -143,6 +143,8 @@ describe('matrix ping with the homeserver away', () => {
       expect(value(m, 'qchat_bridge_matrix_sends_total', { kind: 'ping', outcome: 'retried' })).toBeGreaterThanOrEqual(2);
       expect(value(m, 'qchat_bridge_matrix_sends_total', { kind: 'ping', outcome: 'sent' })).toBe(0);
       expect(value(m, 'qchat_bridge_queue_length', { queue: 'ping' })).toBeGreaterThanOrEqual(1);
+      // Without MATRIX_CHAT_ENABLED there are no /matrix routes, as in gischat.
+      expect((await fetch(`http://127.0.0.1:${port}/matrix`)).status).toBe(404);
       expect(await lone.stop()).toBe(0);
     } finally {
       await lone.stop();
@@ -156,6 +158,9 @@ describe('/matrix endpoints', () => {
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     await page.body?.cancel();
+    const doc = (await (await fetch(`http://${base}/openapi.json`)).json()) as { paths: Record<string, Record<string, { operationId: string }>> };
+    expect(doc.paths['/matrix/register']?.post?.operationId).toBe('post_matrix_registration_request_matrix_register_post');
+    expect((await fetch(`http://${base}/matrix/register`)).status).toBe(405);
     const bad = await register({ homeserver: synapse.url, user: 'bob' });
     expect(bad.status).toBe(422);
     const detail = ((await bad.json()) as { detail: { loc: string[] }[] }).detail;

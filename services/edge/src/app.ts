@@ -45,6 +45,7 @@ export function createEdge(deps: EdgeDeps) {
     version: VERSION,
     readiness,
     extraEndpoints: matrix?.endpoints(),
+    extraOpenApiPaths: matrix?.openApiPaths(),
     presence: {
       users: async (channel) => (await backend.users(channel)).users,
       counts: async (channels) => (await backend.counts(channels)).counts,

@@ -33,4 +33,6 @@ export interface HttpDeps {
   version: string;
   /** More endpoints mounted beside the gischat API (the /matrix routes when MATRIX_CHAT_ENABLED). */
   extraEndpoints?: import('./routes').Endpoint[];
+  /** Their OpenAPI paths. */
+  extraOpenApiPaths?: Record<string, object>;
 }

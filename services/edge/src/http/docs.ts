@@ -58,7 +58,7 @@ const REDOC_HTML = `<!DOCTYPE html>
 `;
 
 export function docsEndpoints(deps: HttpDeps): Endpoint[] {
-  const openapi = JSON.stringify(openApiDocument({ version: deps.version, limits: deps.config.limits }));
+  const openapi = JSON.stringify(openApiDocument({ version: deps.version, limits: deps.config.limits, extraPaths: deps.extraOpenApiPaths }));
 
   const asset: RequestHandler = (req, res, next) => {
     const file = pathParam(req, 'file');

@@ -117,6 +117,43 @@ export class MatrixEndpoint {
     ];
   }
 
+  /** gischat's operation ids; the WebSocket is described in the register answer. */
+  openApiPaths(): Record<string, object> {
+    const detail = { type: 'object', properties: { detail: {} } };
+    return {
+      '/matrix': {
+        get: { summary: 'Get Matrix Ws Page', operationId: 'get_matrix_ws_page_matrix_get', responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } } } },
+      },
+      '/matrix/register': {
+        post: {
+          summary: 'Post Matrix Registration Request',
+          operationId: 'post_matrix_registration_request_matrix_register_post',
+          description: 'Keeps the credentials in memory for MATRIX_REGISTRATION_TTL_SECONDS; then open WS /matrix/{request_id}/ws, '
+            + 'which logs in (homeservers of MATRIX_HOMESERVERS only), relays the room text messages as `text` frames and posts '
+            + 'the `text` frames it receives. Failures close it with a reason: 4500 homeserver not allowed, 4400 unreachable, '
+            + '4501 login failed, 4502 room unusable, 4503 session ended.',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['homeserver', 'room_id', 'user', 'password'],
+                  properties: Object.fromEntries(Object.entries(MAX_LENGTH).map(([k, max]) => [k, { type: 'string', maxLength: max }])),
+                },
+              },
+            },
+          },
+          responses: {
+            200: { description: 'Successful Response', content: { 'application/json': { schema: { type: 'object', properties: { request_id: { type: 'string', format: 'uuid' } } } } } },
+            422: { description: 'Validation Error', content: { 'application/json': { schema: detail } } },
+            429: { description: 'Too many pending registrations', content: { 'application/json': { schema: detail } } },
+          },
+        },
+      },
+    };
+  }
+
   /** Handles the upgrade when the path is /matrix/…/ws (true), else leaves it to the channel gateway (false). */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const m = PATH.exec((req.url ?? '').split('?')[0] ?? '');
