@@ -17,6 +17,7 @@ const Q = 'QGIS';
 let synapse: Synapse;
 let alice: MatrixUser;
 let bot: MatrixUser;
+let pinger: MatrixUser;
 let roomId: string;
 let stack: Stack;
 let redis: Redis;
@@ -62,8 +63,9 @@ async function bridgeSyncing(): Promise<void> {
 
 beforeAll(async () => {
   synapse = await startSynapse();
-  [alice, bot] = await Promise.all([synapse.register('alice'), synapse.register('qchatbot')]);
+  [alice, bot, pinger] = await Promise.all([synapse.register('alice'), synapse.register('qchatbot'), synapse.register('pinger')]);
   roomId = await synapse.createRoom(alice);
+  await pinger.client.join(roomId);
   redis = new Redis(inject('redisUrl'));
   stack = await startStack({
     redisUrl: inject('redisUrl'),
@@ -75,6 +77,10 @@ beforeAll(async () => {
       MATRIX_BRIDGE_HOMESERVER: synapse.url,
       MATRIX_BRIDGE_TOKEN: bot.accessToken,
       MATRIX_LEASE_MS: '1500',
+      // The ping posts into the bridged room as another user: its posts must not come back either.
+      MATRIX_PING_HOMESERVER: synapse.url,
+      MATRIX_PING_ROOMID: roomId,
+      MATRIX_PING_TOKEN: pinger.accessToken,
       MATRIX_CHAT_ENABLED: 'true',
       MATRIX_HOMESERVERS: synapse.url,
     },
@@ -113,6 +119,16 @@ describe('matrix bridge', () => {
     expect((await bodies()).some((b) => b.includes('hi qchat') && b !== 'hi qchat')).toBe(false);
     expect(bridged(carol, 'hi qchat')).toBe(1);
     expect(carol.frames.some((f) => f?.type === 'text' && String(f.text).includes('hi matrix') && f.author !== 'carol')).toBe(false);
+  });
+
+  it('pings the bridged room once, and neither the ping nor the bridged copy comes back', async () => {
+    carol.send({ type: 'text', author: 'carol', avatar: null, text: '@matrixping anyone?' });
+    await inRoom('carol: @matrixping anyone?');
+    await inRoom('💬 QChat message in channel **QGIS** by _carol_:\n@matrixping anyone?');
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await count('carol: @matrixping anyone?')).toBe(1);
+    expect(await count('💬 QChat message in channel **QGIS** by _carol_:\n@matrixping anyone?')).toBe(1);
+    expect(carol.frames.filter((f) => f?.type === 'text' && String(f.text).includes('anyone?')).map((f) => f.author)).toEqual(['carol']);
   });
 
   it('loses and doubles nothing across a bridge restart', async () => {
