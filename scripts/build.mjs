@@ -15,7 +15,7 @@ import { build } from 'esbuild';
 import { buildWeb } from './build-web.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SERVICES = ['edge', 'presence', 'relay', 'all-in-one'];
+const SERVICES = ['edge', 'presence', 'relay', 'bridge', 'all-in-one'];
 
 const args = process.argv.slice(2);
 const outIndex = args.indexOf('--outdir');

@@ -14,6 +14,9 @@ import { createEdgeMetrics } from '../../services/edge/src/metrics';
 import { presenceSpec } from '../../services/presence/src/config';
 import { createPresenceMetrics } from '../../services/presence/src/metrics';
 import { relaySpec } from '../../services/relay/src/config';
+import { bridgeSpec } from '../../services/bridge/src/config';
+import { createBridgeMetrics } from '../../services/bridge/src/metrics';
+import { createMatrixEdgeMetrics } from '../../services/edge/src/matrix/metrics';
 import { createRelayMetrics } from '../../services/relay/src/metrics';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -21,7 +24,7 @@ const read = (rel: string) => readFileSync(join(ROOT, rel), 'utf8');
 
 // ---------------------------------------------------------------- services, their variables and ports
 
-type Service = 'edge' | 'presence' | 'relay' | 'all-in-one';
+type Service = 'edge' | 'presence' | 'relay' | 'bridge' | 'all-in-one';
 type Env = Record<string, string>;
 type Spec = Parameters<typeof loadConfig>[0];
 
@@ -29,7 +32,8 @@ const SPECS: Record<Service, Spec[]> = {
   edge: [edgeSpec],
   presence: [presenceSpec],
   relay: [relaySpec],
-  'all-in-one': [edgeSpec, presenceSpec, relaySpec],
+  bridge: [bridgeSpec],
+  'all-in-one': [edgeSpec, presenceSpec, relaySpec, bridgeSpec],
 };
 /** Read by node or npm, not by our config loader. */
 const RUNTIME_VARS = new Set(['NODE_ENV']);
@@ -226,7 +230,7 @@ function preStopSleepSeconds(container: Obj): number {
 async function knownMetricNames(): Promise<Set<string>> {
   const names = new Set<string>(['up', 'scrape_duration_seconds', 'scrape_samples_scraped']);
   const up = { ready: () => true };
-  const registries = [createEdgeMetrics, createPresenceMetrics, createRelayMetrics].map((create) => {
+  const registries = [createEdgeMetrics, createPresenceMetrics, createRelayMetrics, createBridgeMetrics, createMatrixEdgeMetrics].map((create) => {
     const registry = createRegistry('deploy-test'); // with prom-client's default metrics, as every service
     registerDependencyGauge(registry, { broker: up, requester: up });
     create(registry);
@@ -316,8 +320,8 @@ describe('docker-compose.yml', () => {
   const compose = composeFile();
   const qchat = composeQchat(compose);
 
-  it('runs presence, relay and two edges from deploy/Dockerfile, each with a built entry point', () => {
-    expect(qchat.map((s) => `${s.name}:${s.service}`).sort()).toEqual(['edge1:edge', 'edge2:edge', 'presence:presence', 'relay:relay']);
+  it('runs presence, relay, the bridge and two edges from deploy/Dockerfile, each with a built entry point', () => {
+    expect(qchat.map((s) => `${s.name}:${s.service}`).sort()).toEqual(['bridge:bridge', 'edge1:edge', 'edge2:edge', 'presence:presence', 'relay:relay']);
     for (const s of qchat) {
       expect(s.def.command, s.name).toEqual(['node', `dist/${s.service}.mjs`]);
       expect(existsSync(join(ROOT, 'services', s.service, 'src/main.ts')), `services/${s.service}/src/main.ts`).toBe(true);
@@ -484,8 +488,8 @@ describe('deploy/k8s', () => {
     return { d, c, service, ...containerEnv(c, all) };
   });
 
-  it('has one Deployment for each of edge, presence and relay, all with the same image', () => {
-    expect(containers.map((x) => x.service).sort()).toEqual(['edge', 'presence', 'relay']);
+  it('has one Deployment for each of edge, presence, relay and bridge, all with the same image', () => {
+    expect(containers.map((x) => x.service).sort()).toEqual(['bridge', 'edge', 'presence', 'relay']);
     const images = new Set(containers.map((x) => String(x.c.image)));
     expect(images.size, [...images].join(', ')).toBe(1);
     const image = [...images][0]!;
@@ -505,9 +509,10 @@ describe('deploy/k8s', () => {
       for (const k of Object.keys(x.env)) expect(known.has(k), `${x.service} gets ${k} from ${x.sources.get(k)}, unknown to its config`).toBe(true);
       expect(() => configOf(x.service, x.env), x.service).not.toThrow();
     }
-    const secrets = all.filter((d) => d.kind === 'Secret');
-    expect(secrets).toHaveLength(1);
-    for (const s of secrets) expect(Object.keys({ ...(s.data ?? {}), ...(s.stringData ?? {}) }).sort()).toEqual(['NATS_URL', 'REDIS_URL']);
+    const secrets: Record<string, string[]> = { 'qchat-backends': ['NATS_URL', 'REDIS_URL'], 'qchat-matrix': ['MATRIX_BRIDGE_TOKEN', 'MATRIX_PING_TOKEN'] };
+    const found = all.filter((d) => d.kind === 'Secret');
+    expect(found.map((s) => String(s.metadata.name)).sort()).toEqual(Object.keys(secrets).sort());
+    for (const s of found) expect(Object.keys({ ...(s.data ?? {}), ...(s.stringData ?? {}) }).sort()).toEqual(secrets[String(s.metadata.name)]);
     expect(new Set(containers.map((x) => configOf(x.service, x.env).INSTANCE_ID)).size).toBe(1);
   });
 

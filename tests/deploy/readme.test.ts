@@ -9,12 +9,15 @@ import { createPresenceMetrics } from '../../services/presence/src/metrics';
 import { relaySpec } from '../../services/relay/src/config';
 import { createRelayMetrics } from '../../services/relay/src/metrics';
 import { registerDependencyGauge } from '../../libs/runtime/src/metrics';
+import { bridgeSpec } from '../../services/bridge/src/config';
+import { createBridgeMetrics } from '../../services/bridge/src/metrics';
+import { createMatrixEdgeMetrics } from '../../services/edge/src/matrix/metrics';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
 describe('README', () => {
   it('documents every environment variable of every service', () => {
-    const names = new Set([...Object.keys(edgeSpec), ...Object.keys(presenceSpec), ...Object.keys(relaySpec)]);
+    const names = new Set([...Object.keys(edgeSpec), ...Object.keys(presenceSpec), ...Object.keys(relaySpec), ...Object.keys(bridgeSpec)]);
     expect(names.size).toBeGreaterThan(30);
     expect([...names].filter((n) => !readme.includes(`\`${n}\``))).toEqual([]);
   });
@@ -24,6 +27,8 @@ describe('README', () => {
     createEdgeMetrics(registry);
     createPresenceMetrics(registry);
     createRelayMetrics(registry);
+    createBridgeMetrics(registry);
+    createMatrixEdgeMetrics(registry);
     registerDependencyGauge(registry, { broker: { ready: () => true }, requester: { ready: () => true } });
     const names = (await registry.getMetricsAsJSON()).map((m) => m.name);
     expect(names.length).toBeGreaterThan(15);

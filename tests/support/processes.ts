@@ -92,7 +92,7 @@ export function tail(output: string[], lines = 40): string {
   return shown.length ? shown.map((l) => `  | ${l}`).join('\n') : '  | (no output)';
 }
 
-export type ServiceName = 'edge' | 'presence' | 'relay' | 'all-in-one';
+export type ServiceName = 'edge' | 'presence' | 'relay' | 'bridge' | 'all-in-one';
 
 export interface ServiceProcess {
   pid: number;

@@ -6,8 +6,8 @@ export interface RelayPublishRequest {
   /** Message id chosen by the edge; a retried request carries the same id and is published once. */
   id: string;
   body: ChatBody;
-  /** 'ws' for a socket frame, 'http' for PUT /channel/{channel}/text. */
-  source: 'ws' | 'http';
+  /** 'ws' for a socket frame, 'http' for PUT /channel/{channel}/text, 'matrix' for the Matrix bridge. */
+  source: 'ws' | 'http' | 'matrix';
 }
 /**
  * The stamped frame for 'http' (PUT answers with it); null for 'ws', whose sender sees the broadcast echo: a big

@@ -3,6 +3,7 @@
  * adapters when REDIS_URL and NATS_URL are unset, Redis and NATS when they are set.
  */
 import { createBus, type Bus } from '@qchat/bus';
+import { createBridge, loadBridgeConfig, matrixWanted } from '@qchat/bridge';
 import { createEdge } from '@qchat/edge';
 import { createPresence } from '@qchat/presence';
 import { createRelay } from '@qchat/relay';
@@ -16,6 +17,7 @@ import { loadStackConfig, type StackConfig } from './configs';
 export async function startStack(env: Record<string, string | undefined>, log: Logger, openBus?: Bus, configs?: StackConfig) {
   const { edge: edgeConfig, presence: presenceConfig, relay: relayConfig } = configs ?? loadStackConfig(env);
   log.debug({ config: printable({ ...presenceConfig, ...relayConfig, ...edgeConfig }) }, 'configuration');
+  const bridgeConfig = matrixWanted(env) ? loadBridgeConfig(env) : undefined;
   const bus = openBus ?? await createBus(edgeConfig, log, 'all-in-one');
   const registry = createRegistry('all-in-one');
   registerDependencyGauge(registry, bus);
@@ -23,6 +25,9 @@ export async function startStack(env: Record<string, string | undefined>, log: L
   const relay = createRelay({ config: relayConfig, log: log.child({ component: 'relay' }), bus, registry, opsServer: false });
   await presence.start();
   await relay.start();
+  // The Matrix ping and bridge, when configured (services/bridge; one active instance across processes).
+  const bridge = bridgeConfig && createBridge({ config: bridgeConfig, log: log.child({ component: 'bridge' }), bus, registry, opsServer: false });
+  await bridge?.start();
   const edge = createEdge({ config: edgeConfig, log, bus, registry });
   await edge.start();
   log.debug({ port: edge.port(), broker: bus.mode.broker, requests: bus.mode.requester }, 'presence and relay run in this process');
@@ -30,6 +35,7 @@ export async function startStack(env: Record<string, string | undefined>, log: L
     edge,
     stop: async () => {
       await edge.stop();
+      await bridge?.stop();
       await relay.stop();
       await presence.stop();
       await bus.close();

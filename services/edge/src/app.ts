@@ -11,6 +11,7 @@ import type { EdgeConfig } from './config';
 import { startHeartbeat } from './heartbeat';
 import { createHttpApp } from './http/app';
 import { clientAddress, blockList } from './client-address';
+import { MatrixEndpoint } from './matrix/endpoint';
 import { createEdgeMetrics } from './metrics';
 import { BanList, startModeration } from './moderation';
 import { soundHistory, soundStoredFrame } from './ws/broker-frames';
@@ -45,7 +46,8 @@ export function createEdge(deps: EdgeDeps) {
   const topic = keys(config.INSTANCE_ID).topic;
   const hub = new Hub({ broker: bus.broker, topic, maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES, stallTimeoutMs: config.WS_STALL_TIMEOUT_MS, maxUnsentBytes: config.WS_MAX_UNSENT_BYTES, nbUsersIntervalMs: config.NB_USERS_INTERVAL_MS, metrics, log });
   const bans = new BanList(async () => (await backend.bans()).bans, log);
-  const gateway = new Gateway({ config, hub, backend, metrics, log, bans });
+  const matrix = config.MATRIX_CHAT_ENABLED ? new MatrixEndpoint({ config, requester: bus.requester, registry, log: log.child({ component: 'matrix' }) }) : undefined;
+  const gateway = new Gateway({ config, hub, backend, metrics, log, bans, otherUpgrades: matrix && ((req, socket, head) => matrix.upgrade(req, socket, head)) });
   const trust = { hops: config.TRUST_PROXY_HOPS, proxies: blockList(config.TRUSTED_PROXIES) };
   let adminPort: number | undefined;
   let closing = false;
@@ -62,6 +64,8 @@ export function createEdge(deps: EdgeDeps) {
     http: metrics.http,
     version: PROTOCOL_VERSION,
     readiness,
+    extraEndpoints: matrix?.endpoints(),
+    extraOpenApiPaths: matrix?.openApiPaths(),
     presence: {
       users: async (channel) => (await backend.users(channel)).users,
       counts: async (channels) => (await backend.counts(channels)).counts,
@@ -81,6 +85,7 @@ export function createEdge(deps: EdgeDeps) {
   });
 
   async function start(): Promise<void> {
+    await matrix?.start();
     server = createServer(app);
     server.keepAliveTimeout = 65_000;
     gateway.attach(server);
@@ -118,7 +123,7 @@ export function createEdge(deps: EdgeDeps) {
   async function drain(): Promise<void> {
     closing = true;
     const sockets = hub.count();
-    await gateway.drain(Math.max(500, config.SHUTDOWN_TIMEOUT_MS / 2));
+    await Promise.all([gateway.drain(Math.max(500, config.SHUTDOWN_TIMEOUT_MS / 2)), matrix?.drain(Math.max(500, config.SHUTDOWN_TIMEOUT_MS / 4))]);
     await backend.edgeDown().catch((err: unknown) => {
       log.warn({ err, code: err instanceof QChatError ? err.code : 'internal' }, 'presence not told of the drain; it reclaims this edge after EDGE_TTL_MS');
     });

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { cidrList } from './client-address';
 import { atMost, bool, busRules, busSpec, oneOf, channelsSpec, int, limitsFrom, limitsRules, limitsSpec, loadConfig, optionalStr, str, type FieldParser, type Rule } from '@qchat/runtime';
 import { tileUrlField } from './http/page-policy';
+import { matrixEdgeSpec } from './matrix/config';
 
 export const edgeSpec = {
   ...busSpec,
@@ -69,6 +70,7 @@ export const edgeSpec = {
    * process could reach them), or when nobody answers presence and relay requests on NATS at startup.
    */
   EMBED_SERVICES: oneOf(['auto', 'always', 'never'], 'auto'),
+  ...matrixEdgeSpec,
 };
 
 export const edgeRules: Rule[] = [

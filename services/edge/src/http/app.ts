@@ -47,7 +47,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   app.set('x-powered-by', false);
 
   app.use(securityHeaders());
-  const endpoints = [...pageEndpoints(deps), ...apiEndpoints(deps), ...docsEndpoints(deps), ...opsEndpoints(deps)];
+  const endpoints = [...pageEndpoints(deps), ...apiEndpoints(deps), ...docsEndpoints(deps), ...opsEndpoints(deps), ...(deps.extraEndpoints ?? [])];
   const errors = errorHandling(deps.log);
   app.use(observeRequests(deps, endpoints));
   app.use(errors.track);

@@ -46,4 +46,8 @@ export interface HttpDeps {
   readiness(): { ready: boolean; reasons: string[]; degraded?: string[] };
   /** Reported by GET /version and the OpenAPI document, e.g. "3.4.1". */
   version: string;
+  /** More endpoints mounted beside the gischat API (the /matrix routes when MATRIX_CHAT_ENABLED). */
+  extraEndpoints?: import('./routes').Endpoint[];
+  /** Their OpenAPI paths. */
+  extraOpenApiPaths?: Record<string, object>;
 }

@@ -52,7 +52,7 @@ const SWAGGER_HTML = `<!DOCTYPE html>
 `;
 
 export function docsEndpoints(deps: HttpDeps): Endpoint[] {
-  const openapi = JSON.stringify(openApiDocument({ version: deps.version, limits: deps.config.limits }));
+  const openapi = JSON.stringify(openApiDocument({ version: deps.version, limits: deps.config.limits, extraPaths: deps.extraOpenApiPaths }));
 
   const asset: RequestHandler = (req, res, next) => {
     const file = pathParam(req, 'file');

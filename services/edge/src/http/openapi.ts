@@ -221,7 +221,7 @@ function paths() {
   };
 }
 
-export function openApiDocument(opts: { version: string; limits: Limits }): object {
+export function openApiDocument(opts: { version: string; limits: Limits; extraPaths?: Record<string, object> }): object {
   return {
     openapi: '3.1.0',
     info: {
@@ -230,7 +230,7 @@ export function openApiDocument(opts: { version: string; limits: Limits }): obje
       description: DESCRIPTION,
       version: opts.version,
     },
-    paths: paths(),
+    paths: { ...paths(), ...opts.extraPaths },
     components: { schemas: schemas(opts.limits) },
   };
 }

@@ -1,7 +1,7 @@
 import type { Express, Request, RequestHandler, Response, NextFunction } from 'express';
 import { sendDetail } from './json';
 
-export type Method = 'get' | 'put';
+export type Method = 'get' | 'put' | 'post';
 
 /** One path and its handlers; every other method on the path answers 405 with `Allow`. */
 export interface Endpoint {

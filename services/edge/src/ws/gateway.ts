@@ -51,6 +51,8 @@ export interface GatewayDeps {
   log: Logger;
   /** Address bans checked at the upgrade. */
   bans?: BanList;
+  /** Upgrades of other paths (the /matrix sockets): returns true when it took the request. */
+  otherUpgrades?: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 }
 
 /** Inbound frames waiting for their turn on one socket before the edge stops reading it, and resumes. */
@@ -150,6 +152,7 @@ export class Gateway {
       refuse(socket, status, text, body);
     };
     if (!this.accepting) return refused(503, 'Service Unavailable', 'Server shutting down.');
+    if (this.deps.otherUpgrades?.(req, socket, head)) return;
     const channel = parseChannelPath(req.url);
     if (channel === null) return refused(403, 'Forbidden', 'Not a channel WebSocket path.');
     if (!this.deps.config.CHANNELS.includes(channel)) return refused(403, 'Forbidden', `Channel '${channel}' does not exist.`);
