@@ -10,6 +10,8 @@ import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { CLOSE, parseFrame, type Limits } from '@qchat/protocol';
 import type { Logger } from 'pino';
 import type { Backend } from '../backend';
+// An outage is logged once by the backend (backend-outage.ts): per-socket failures during it go to debug.
+import { isOutage } from '../backend-outage';
 import { closeReason, type EdgeMetrics } from '../metrics';
 import { dispatch, reply, UNAVAILABLE, type HandlerContext } from './handlers';
 import type { Hub } from './hub';
@@ -166,7 +168,7 @@ export class Gateway {
       session.seen?.add(joined.frameId);
       hub.send(session, Buffer.from(joined.frame), 'private');
     } catch (err) {
-      log.warn({ err, conn: session.id }, 'presence join failed; the next heartbeat re-announces this socket');
+      log[isOutage(err) ? 'debug' : 'warn']({ err, conn: session.id }, 'presence join failed; the next heartbeat re-announces this socket');
     }
     try {
       const { frames } = await backend.history(session.channel);
@@ -176,7 +178,7 @@ export class Gateway {
         hub.send(session, Buffer.from(frame), 'replay');
       }
     } catch (err) {
-      log.warn({ err, conn: session.id }, 'history unavailable; connect sequence without replay');
+      log[isOutage(err) ? 'debug' : 'warn']({ err, conn: session.id }, 'history unavailable; connect sequence without replay');
     }
     hub.release(session);
   }
@@ -239,7 +241,7 @@ export class Gateway {
     if (this.draining) return;
     session.chain = session.chain
       .then(() => backend.leave(session.channel, session.id))
-      .then(() => undefined, (err: unknown) => log.warn({ err, conn: session.id }, 'presence leave failed; the next heartbeat corrects it'));
+      .then(() => undefined, (err: unknown) => log[isOutage(err) ? 'debug' : 'warn']({ err, conn: session.id }, 'presence leave failed; the next heartbeat corrects it'));
   }
 
   private logged(ip: string): string | undefined {
