@@ -45,6 +45,12 @@ describe('README', () => {
     expect(readme).not.toMatch(/\.\.\/shared\//);
   });
 
+  it('lists every alert of deploy/prometheus/alerts.yml with its runbook link', () => {
+    const alerts = [...readFileSync(new URL('../../deploy/prometheus/alerts.yml', import.meta.url), 'utf8').matchAll(/^\s+- alert: (\w+)$/gm)].map((m) => m[1]!);
+    expect(alerts.length).toBeGreaterThan(8);
+    expect(alerts.filter((a) => !readme.includes(`[\`${a}\`](docs/runbooks.md#${a.toLowerCase()})`))).toEqual([]);
+  });
+
   it('gives npm test as the test command and npm start as the way to run the stack', () => {
     expect(readme).toMatch(/npm ci && npm start/);
     expect(readme).toMatch(/^npm test\b/m);

@@ -11,6 +11,8 @@ import { CLOSE, parseFrame, type Limits } from '@qchat/protocol';
 import type { Logger } from 'pino';
 import type { Backend } from '../backend';
 import { blockList, clientAddress as addressOf, type ProxyTrust } from '../client-address';
+// An outage is logged once by the backend (backend-outage.ts): per-socket failures during it go to debug.
+import { isOutage } from '../backend-outage';
 import { closeReason, type EdgeMetrics } from '../metrics';
 import type { BanList } from '../moderation/ban-list';
 import { soundHistory } from './broker-frames';
@@ -199,7 +201,7 @@ export class Gateway {
       const joined = await backend.join(session.channel, session.id, session.ip, session.since);
       hub.sendCount(session, joined.frameId, Buffer.from(joined.frame));
     } catch (err) {
-      log.warn({ err, conn: session.id }, 'presence join failed; the next heartbeat re-announces this socket');
+      log[isOutage(err) ? 'debug' : 'warn']({ err, conn: session.id }, 'presence join failed; the next heartbeat re-announces this socket');
     }
     try {
       const { frames } = await backend.history(session.channel);
@@ -209,7 +211,7 @@ export class Gateway {
         hub.send(session, Buffer.from(frame), 'replay');
       }
     } catch (err) {
-      log.warn({ err, conn: session.id }, 'history unavailable; connect sequence without replay');
+      log[isOutage(err) ? 'debug' : 'warn']({ err, conn: session.id }, 'history unavailable; connect sequence without replay');
     }
     hub.release(session);
   }
@@ -322,7 +324,7 @@ export class Gateway {
     if (this.draining) return;
     session.chain = session.chain
       .then(() => backend.leave(session.channel, session.id))
-      .then(() => undefined, (err: unknown) => log.warn({ err, conn: session.id }, 'presence leave failed; the next heartbeat corrects it'));
+      .then(() => undefined, (err: unknown) => log[isOutage(err) ? 'debug' : 'warn']({ err, conn: session.id }, 'presence leave failed; the next heartbeat corrects it'));
     this.track(session.channel, session.chain);
   }
 
