@@ -197,7 +197,7 @@ describe('forged broker data', () => {
       }
       const metrics = await (await fetch(`http://127.0.0.1:${p.metricsPort}/metrics`)).text();
       const dropped = [...metrics.matchAll(/^qchat_edge_broker_messages_dropped_total\{reason="(\w+)"[^}]*\} (\d+)/gm)];
-      expect(Object.fromEntries(dropped.map((m) => [m[1], Number(m[2])]))).toEqual({ utf8: 1, json: 1, mismatch: 4, envelope: 1, control: 1 });
+      expect(Object.fromEntries(dropped.filter((m) => Number(m[2]) > 0).map((m) => [m[1], Number(m[2])]))).toEqual({ utf8: 1, json: 1, mismatch: 4, envelope: 1, control: 1 });
     } finally {
       redis.disconnect();
     }

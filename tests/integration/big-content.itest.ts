@@ -22,7 +22,7 @@ const BIG_MS = 60_000;
 /** Settings every shape shares: a short stall timeout and a fast keepalive sweep (the stall check runs in it). */
 /** A channel per test, so no test sees another's history. */
 const CHANNELS = ['photo', 'limits', 'over', 'history', 'stall'];
-const ENV = { CHANNELS: CHANNELS.join(','), WS_STALL_TIMEOUT_MS: String(STALL_MS), WS_PING_INTERVAL: '1', WS_PING_TIMEOUT: '30', RATE_LIMIT_PER_SECOND: '1000', RATE_LIMIT_BURST: '1000', NB_USERS_INTERVAL_MS: '0' };
+const ENV = { CHANNELS: CHANNELS.join(','), WS_STALL_TIMEOUT_MS: String(STALL_MS), WS_PING_INTERVAL: '1', WS_PING_TIMEOUT: '30', RATE_LIMIT_PER_SECOND: '1000', RATE_LIMIT_BURST: '1000', RATE_LIMIT_BYTES_BURST: String(256 * 1024 * 1024), NB_USERS_INTERVAL_MS: '0' };
 
 /** One photo-like JPEG just under the image limit, made once for the whole file (it takes seconds). */
 let photoMade: Promise<string> | undefined;

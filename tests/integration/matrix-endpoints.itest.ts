@@ -135,10 +135,10 @@ describe('matrix ping with the homeserver away', () => {
         expect(Date.now() - started).toBeLessThan(1_000);
       }
       const deadline = Date.now() + 5_000;
-      let m = await scrape(`http://127.0.0.1:${port}/metrics`);
+      let m = await scrape(`http://127.0.0.1:${lone.metricsPort}/metrics`);
       while (value(m, 'qchat_bridge_matrix_sends_total', { kind: 'ping', outcome: 'retried' }) < 2 && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 100));
-        m = await scrape(`http://127.0.0.1:${port}/metrics`);
+        m = await scrape(`http://127.0.0.1:${lone.metricsPort}/metrics`);
       }
       expect(value(m, 'qchat_bridge_matrix_sends_total', { kind: 'ping', outcome: 'retried' })).toBeGreaterThanOrEqual(2);
       expect(value(m, 'qchat_bridge_matrix_sends_total', { kind: 'ping', outcome: 'sent' })).toBe(0);
@@ -223,7 +223,7 @@ describe('/matrix endpoints', () => {
     // A socket is counted once its logout is done, a ping once the homeserver answered: poll.
     const deadline = Date.now() + 5_000;
     for (;;) {
-      const m = await scrape(`http://${base}/metrics`);
+      const m = await scrape(`http://127.0.0.1:${server.metricsPort}/metrics`);
       const seen = [
         value(m, 'qchat_edge_matrix_closes_total', { reason: 'login_failed' }),
         value(m, 'qchat_edge_matrix_closes_total', { reason: 'not_allowed' }),

@@ -54,8 +54,8 @@ export const edgeSpec = {
   /** Proxies whose X-Forwarded-For is believed: addresses or CIDR ranges. Empty: TRUST_PROXY_HOPS alone decides. */
   TRUSTED_PROXIES: cidrList(),
   /** PUT /channel/{c}/text per client address. */
-  PUT_RATE_LIMIT_PER_MINUTE: int(30, { min: 1 }),
-  PUT_RATE_LIMIT_BURST: int(10, { min: 1 }),
+  PUT_RATE_LIMIT_PER_MINUTE: int(120, { min: 1 }),
+  PUT_RATE_LIMIT_BURST: int(60, { min: 1 }),
   /** Moderation API: off while unset. Sent as `Authorization: Bearer <token>`; never logged. */
   ADMIN_TOKEN: optionalStr(),
   /** Port and address of the moderation API (never the public port). */

@@ -150,8 +150,10 @@ export function createEdgeMetrics(registry: Registry, opts: { channels?: readonl
     { type: 'invalid', outcome: 'uncompliant' },
     { type: 'unknown', outcome: 'rate_limited' },
     { type: 'binary', outcome: 'refused' },
+    { type: 'unknown', outcome: 'too_large' },
   ]);
   initSeries(m.framesSent, ['broadcast', 'private', 'replay'].map((kind) => ({ kind })));
+  initSeries(m.brokerDropped, ['envelope', 'route', 'utf8', 'json', 'type', 'mismatch', 'control', 'history'].map((reason) => ({ reason })));
   initSeries(m.closes, CLOSE_CODES.map((code) => ({ code })));
   initSeries(m.upgradesRefused, REFUSED_STATUSES.map((status) => ({ status })));
   initSeries(m.requestDuration, combinations({ subject: BUS_OPERATIONS, outcome: BUS_OUTCOMES }));

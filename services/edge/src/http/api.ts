@@ -35,7 +35,7 @@ export function apiEndpoints(deps: HttpDeps): Endpoint[] {
   const { config, presence, relay, log } = deps;
   const known = new Set(config.CHANNELS);
   const { limits } = config;
-  const putLimit = new AddressRateLimit(config.PUT_RATE_LIMIT_PER_MINUTE ?? 30, config.PUT_RATE_LIMIT_BURST ?? 10);
+  const putLimit = new AddressRateLimit(config.PUT_RATE_LIMIT_PER_MINUTE ?? 120, config.PUT_RATE_LIMIT_BURST ?? 60);
   const addressOf = deps.clientAddress ?? ((req) => req.socket.remoteAddress ?? 'unknown');
 
   const users: RequestHandler = async (req, res) => {

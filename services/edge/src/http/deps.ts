@@ -11,7 +11,7 @@ export interface HttpDeps {
     limits: Limits;
     QFIELD_PLUGIN_URL: string;
     MAX_HTTP_BODY_BYTES: number;
-    /** PUT /channel/{c}/text per client address: sustained rate and burst (defaults 30 and 10). */
+    /** PUT /channel/{c}/text per client address: sustained rate and burst (defaults 120 and 60). */
     PUT_RATE_LIMIT_PER_MINUTE?: number;
     PUT_RATE_LIMIT_BURST?: number;
     /** Base map of the web page (XYZ template); '' or absent: the bundled world outline only. */
