@@ -197,11 +197,14 @@ describe('operations', () => {
     const presence = await startService('presence', { ...env, METRICS_PORT: String(await freePort()) });
     const relay = await startService('relay', { ...env, METRICS_PORT: String(await freePort()) });
     procs.push(presence, relay);
-    const [p, r] = await Promise.all([metricsOf(presence), metricsOf(relay)]);
-    const edge = await startService('edge', { ...env, PORT: String(await freePort()) });
+    // The Matrix bridge too, idle (nothing configured), and the edge with its /matrix endpoints on.
+    const bridge = await startService('bridge', { ...env, METRICS_PORT: String(await freePort()) });
+    procs.push(bridge);
+    const [p, r, b] = await Promise.all([metricsOf(presence), metricsOf(relay), metricsOf(bridge)]);
+    const edge = await startService('edge', { ...env, PORT: String(await freePort()), MATRIX_CHAT_ENABLED: 'true' });
     procs.push(edge);
     const e = await metricsOf(edge);
-    const all = [...p, ...r, ...e];
+    const all = [...p, ...r, ...b, ...e];
     for (const name of counters) {
       const series = all.filter((x) => x.name === name && x.labels.service !== undefined);
       expect(series.length, `${name} exported before anything happened`).toBeGreaterThan(0);

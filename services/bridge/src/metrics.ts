@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 export function createBridgeMetrics(registry: Registry) {
-  return {
+  const m = {
     leaseHeld: new Gauge({
       name: 'qchat_bridge_lease_held',
       help: 'Whether this bridge instance holds the lease and does the Matrix work (1) or stands by (0).',
@@ -31,5 +31,9 @@ export function createBridgeMetrics(registry: Registry) {
       registers: [registry],
     }),
   };
+  // Known label values exist at 0 from startup (increase() and the Matrix alerts need a starting point).
+  for (const kind of ['ping', 'text', 'image']) for (const outcome of ['sent', 'retried', 'dropped', 'failed']) m.sends.inc({ kind, outcome }, 0);
+  for (const type of ['text', 'image']) for (const outcome of ['published', 'skipped', 'failed']) m.toChannel.inc({ type, outcome }, 0);
+  return m;
 }
 export type BridgeMetrics = ReturnType<typeof createBridgeMetrics>;

@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 export function createMatrixEdgeMetrics(registry: Registry) {
-  return {
+  const m = {
     sessions: new Gauge({
       name: 'qchat_edge_matrix_sessions',
       help: 'Open /matrix/{request_id}/ws sockets on this edge.',
@@ -20,5 +20,9 @@ export function createMatrixEdgeMetrics(registry: Registry) {
       registers: [registry],
     }),
   };
+  // Known label values exist at 0 from startup, as every counter of ours (increase() needs a starting point).
+  for (const outcome of ['registered', 'invalid', 'expired']) m.registrations.inc({ outcome }, 0);
+  for (const reason of ['client', 'not_allowed', 'login_failed', 'unreachable', 'room', 'session_ended', 'shutdown', 'error']) m.closes.inc({ reason }, 0);
+  return m;
 }
 export type MatrixEdgeMetrics = ReturnType<typeof createMatrixEdgeMetrics>;

@@ -262,7 +262,9 @@ export class Gateway {
           session.updateReading();
         }
       });
-    this.track(session.channel, session.chain);
+    // Only frames of sockets past their connect sequence: a connecting socket's frames wait for its own join, and
+    // two joiners waiting for each other would stall until JOIN_WAIT_MS.
+    if (!session.replaying) this.track(session.channel, session.chain);
   }
 
   /** Records work of a channel in progress on this edge (frames being handled, leaves): joiners wait for it. */
