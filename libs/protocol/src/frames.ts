@@ -2,7 +2,7 @@
  * Wire frames of the gischat protocol (protocol.md §3.4). Server frames carry exactly the keys the QChat
  * plugin expects: `type`, `id`, `timestamp`, then every field of the type, optional ones as null.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { floatText, isRawJson, type RawJson } from './json-source';
 
 export const MESSAGE_TYPES = [
@@ -46,6 +46,17 @@ export type ClientFrame =
   | { type: 'nb_users' };
 
 export type Stamped<B> = { type: string; id: string; timestamp: number } & Omit<B, 'type'>;
+
+/**
+ * The message id of a frame that carried its own `id` (the QChat plugin sends a fresh uuid4 per message): the same
+ * for the same channel and client id, so a client re-sending a message after a reconnect (or twice) is published
+ * once. Formatted as a UUID (version 8: name-based, custom); every edge derives the same one.
+ */
+export function messageIdFor(channel: string, clientId: string): string {
+  const h = createHash('sha256').update(`qchat-message\n${channel}\n${clientId}`, 'utf8').digest('hex');
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
 
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);

@@ -13,7 +13,8 @@ export { formatValidationErrors, GISCHAT_NICKNAME_PATTERN, type FieldError } fro
 export { hasFewerCodePoints, hasMoreCodePoints, parseUuid } from './validate-fields';
 export { exceedsDepth } from './validate-json';
 
-export type FrameResult = { ok: true; frame: ClientFrame } | { ok: false; reason: string };
+/** `clientId`: the frame's own `id` when it sent one (canonical form); never the broadcast id (§6 D7). */
+export type FrameResult = { ok: true; frame: ClientFrame; clientId?: string } | { ok: false; reason: string };
 
 const TYPES: ReadonlySet<string> = new Set(MESSAGE_TYPES);
 const EXPECTED_TYPES = expectedChoices(MESSAGE_TYPES);
@@ -32,7 +33,7 @@ export function parseFrame(text: string, limits: Limits): FrameResult {
     checkEnvelope(f);
     return reject(BASE_MODEL, f.errors);
   }
-  checkEnvelope(f);
+  const clientId = checkEnvelope(f);
   const model = MODELS[type];
   const frame = model.build(f);
   if (f.errors.length > 0) return reject(model.name, f.errors);
@@ -40,7 +41,7 @@ export function parseFrame(text: string, limits: Limits): FrameResult {
     const count = ((raw.geojson as { features: unknown[] }).features).length;
     if (count > limits.maxGeojsonFeatures) return { ok: false, reason: reasons.tooManyFeatures(count, limits.maxGeojsonFeatures) };
   }
-  return { ok: true, frame };
+  return clientId === null ? { ok: true, frame } : { ok: true, frame, clientId };
 }
 
 /**
@@ -58,9 +59,10 @@ export function validateTextBody(raw: unknown, limits: Limits): { ok: true; body
   return f.errors.length > 0 ? { ok: false, errors: f.errors } : { ok: true, body };
 }
 
-function checkEnvelope(f: Fields): void {
-  f.optUuid('id', false);
+function checkEnvelope(f: Fields): string | null {
+  const id = f.optUuid('id', false);
   f.optInt('timestamp');
+  return id;
 }
 
 function isMessageType(v: unknown): v is MessageType {

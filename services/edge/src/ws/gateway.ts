@@ -307,7 +307,7 @@ export class Gateway {
       return;
     }
     metrics.framesReceived.inc({ type: parsed.frame.type, outcome: 'accepted' });
-    await dispatch(this.ctx, session, parsed.frame);
+    await dispatch(this.ctx, session, parsed.frame, parsed.clientId === undefined ? {} : { clientId: parsed.clientId });
   }
 
   private onClose(session: Session, code: number, reason: string): void {

@@ -10,6 +10,9 @@ export interface HandlerContext {
   log: Logger;
 }
 
+/** What a frame said about itself beyond its body: its own `id`, when it sent one. */
+export interface FrameMeta { clientId?: string }
+
 /** Answers the sender alone with an `uncompliant` frame. */
 export function reply(ctx: HandlerContext, session: Session, reason: string): void {
   ctx.hub.send(session, Buffer.from(JSON.stringify(frames.uncompliant(reason))), 'private');

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { moderationReasons, type ChatBody } from '@qchat/protocol';
+import { messageIdFor, moderationReasons, type ChatBody } from '@qchat/protocol';
 import type { Session } from '../session';
-import { reply, replyFailure, type HandlerContext } from './context';
+import { reply, replyFailure, type FrameMeta, type HandlerContext } from './context';
 
 /** The nickname a content message claims: its author, or for a like the liker. */
 export function claimedNickname(body: ChatBody): string {
@@ -26,14 +26,16 @@ async function refusal(ctx: HandlerContext, session: Session, nick: string): Pro
  * stores and publishes them; the sender sees its message in the broadcast echo, or gets an `uncompliant`.
  * The id is chosen here so a retried request is published once.
  */
-export async function forward(ctx: HandlerContext, session: Session, body: ChatBody): Promise<void> {
+export async function forward(ctx: HandlerContext, session: Session, body: ChatBody, meta: FrameMeta = {}): Promise<void> {
   try {
     const refused = await refusal(ctx, session, claimedNickname(body));
     if (refused !== null) return reply(ctx, session, refused);
   } catch (err) {
     return replyFailure(ctx, session, err, 'presence.holder');
   }
-  const id = randomUUID();
+  // A frame with its own id keeps a message id derived from it: sent again (a client retrying after a reconnect),
+  // relay finds it done and publishes nothing (within its one-minute memory of published ids).
+  const id = meta.clientId ? messageIdFor(session.channel, meta.clientId) : randomUUID();
   try {
     await ctx.backend.publish(session.channel, id, body, 'ws');
   } catch (err) {
