@@ -1,6 +1,7 @@
 /**
- * Every message type at its configured limit, on both deployment shapes: the embedded default (one process) and
- * the distributed one (two edges, presence and relay apart) over a nats-server with its DEFAULT settings (1 MiB
+ * Every message type at its configured limit, on every deployment shape: the embedded default (one process), one
+ * edge over Redis and NATS serving presence and relay itself, and the distributed one (two edges, presence and
+ * relay apart) over a nats-server with its DEFAULT settings (1 MiB
  * max_payload) and a default Redis. At the limit a message reaches every client on every edge, a history of
  * MAX_STORED_MESSAGES photos reaches every joiner, and nothing crashes; one past each limit gets an `uncompliant`
  * naming the limit. A client that stops reading is cut; one that reads slowly is not.
@@ -46,6 +47,14 @@ const shapes: [string, () => Promise<Shape>][] = [
     const p = await startService('all-in-one', { PORT: String(port), ...ENV });
     return {
       name: 'embedded', edges: 1, metrics: () => `http://127.0.0.1:${p.metricsPort}/metrics`, ws: (_i, channel) => `ws://127.0.0.1:${port}/channel/${channel}/ws`,
+      processes: () => [p], stop: async () => { expect(await p.stop()).toBe(0); },
+    };
+  }],
+  ['one edge (REDIS_URL and NATS_URL set, nobody else serving: presence and relay run inside it)', async () => {
+    const port = await freePort();
+    const p = await startService('edge', { PORT: String(port), REDIS_URL: inject('redisUrl'), NATS_URL: inject('natsUrl'), INSTANCE_ID: `lone${randomBytes(4).toString('hex')}`, ...ENV });
+    return {
+      name: 'one edge', edges: 1, metrics: () => `http://127.0.0.1:${p.metricsPort}/metrics`, ws: (_i, channel) => `ws://127.0.0.1:${port}/channel/${channel}/ws`,
       processes: () => [p], stop: async () => { expect(await p.stop()).toBe(0); },
     };
   }],
@@ -199,12 +208,13 @@ describe.each(shapes)('big content: %s', (_name, make) => {
     for (const c of all) for (let i = 0; i < stored; i++) expect((await c.next(is('image'), BIG_MS)).author).toBe(`photo_${i}`);
     const joiners = [await connectClient(shape.ws(0, 'history')), await connectClient(shape.ws(1 % shape.edges, 'history'))];
     clients.push(...joiners);
-    sender.send({ type: 'text', ...author, text: 'after the photos' });
     for (const j of joiners) {
       expect((await j.next(undefined, BIG_MS)).type).toBe('nb_users');
       for (let i = 0; i < stored; i++) expect((await j.next(undefined, BIG_MS))).toMatchObject({ type: 'image', author: `photo_${i}` });
-      expect(await j.next(is('text'), BIG_MS)).toMatchObject({ text: 'after the photos' });
     }
+    // Then live frames (sent only now: stored, it would push the oldest photo out of a later joiner's history).
+    sender.send({ type: 'text', ...author, text: 'after the photos' });
+    for (const j of joiners) expect(await j.next(is('text'), BIG_MS)).toMatchObject({ text: 'after the photos' });
     await allAlive();
   }, BIG_MS * 2);
 

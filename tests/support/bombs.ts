@@ -35,3 +35,37 @@ export function gifBomb(width: number, height: number): Buffer {
     0x3b,
   ]);
 }
+
+/**
+ * A lossless WebP announcing width × height (up to 16384 each) in about 40 bytes: every prefix code has a single
+ * symbol, so each pixel costs no bits and the whole canvas decodes from the header (width × height × 4 bytes).
+ */
+export function webpBomb(width: number, height: number): Buffer {
+  const bits: number[] = [];
+  const put = (value: number, n: number) => { for (let i = 0; i < n; i++) bits.push((value >> i) & 1); };
+  put(width - 1, 14);
+  put(height - 1, 14);
+  put(0, 1); // alpha not used
+  put(0, 3); // version
+  put(0, 1); // no transform
+  put(0, 1); // no colour cache
+  put(0, 1); // no meta prefix codes
+  for (let code = 0; code < 5; code++) {
+    put(1, 1); // simple code
+    put(0, 1); // one symbol
+    put(0, 1); // of 1 bit
+    put(0, 1); // symbol 0
+  }
+  const body = Buffer.alloc(1 + Math.ceil(bits.length / 8));
+  body[0] = 0x2f;
+  bits.forEach((b, i) => { body[1 + (i >> 3)]! |= b << (i & 7); });
+  const payload = body.length % 2 === 0 ? body : Buffer.concat([body, Buffer.alloc(1)]);
+  const chunk = Buffer.concat([Buffer.from('VP8L', 'latin1'), le32(body.length), payload]);
+  return Buffer.concat([Buffer.from('RIFF', 'latin1'), le32(4 + chunk.length), Buffer.from('WEBP', 'latin1'), chunk]);
+}
+
+function le32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+}

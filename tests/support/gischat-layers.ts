@@ -3,17 +3,7 @@
  * generated, deterministic GeoJSON of the same shape — 60 Tissot-indicatrix polygons (~0.2 MB) and 501
  * random points (one more than gischat's default MAX_GEOJSON_FEATURES).
  */
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { rng as prng } from './pictures';
 
 const EARTH_RADIUS_KM = 6371.0088;
 const rad = (d: number) => (d * Math.PI) / 180;

@@ -7,6 +7,7 @@
  * fur-like texture that makes both JPEG and PNG expensive). Same bytes on every run for a given sharp version.
  */
 import sharp from 'sharp';
+import { rng as prng } from './pictures';
 
 export interface PhotoOptions {
   width?: number;
@@ -18,17 +19,6 @@ export interface PhotoOptions {
   seed?: number;
 }
 
-/** Small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** Value noise on a lattice of `cell` pixels, smoothstep-interpolated: values in [0, 1). */
 function valueNoise(width: number, height: number, cell: number, rand: () => number): Float32Array {

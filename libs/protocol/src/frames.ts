@@ -50,12 +50,13 @@ export type Stamped<B> = { type: string; id: string; timestamp: number } & Omit<
 /**
  * The message id of a frame that carried its own `id` (the QChat plugin sends a fresh uuid4 per message): the same
  * for the same channel and client id, so a client re-sending a message after a reconnect (or twice) is published
- * once. Formatted as a UUID (version 8: name-based, custom); every edge derives the same one.
+ * once. Every edge derives the same one. Formatted as the UUID v4 clients expect of server-made ids (§3.3): its
+ * 122 free bits come from a hash instead of a random source, which no client can tell apart.
  */
 export function messageIdFor(channel: string, clientId: string): string {
   const h = createHash('sha256').update(`qchat-message\n${channel}\n${clientId}`, 'utf8').digest('hex');
   const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
 export function nowSeconds(): number {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ImageQueue } from '../src/image-queue';
 import { DEFAULT_DECODE_LIMITS, headerProblem, transformImage } from '../src/image';
-import { gifBomb, pngBomb } from '../../../tests/support/bombs';
+import { gifBomb, pngBomb, webpBomb } from '../../../tests/support/bombs';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -40,6 +40,7 @@ describe('ImageQueue', () => {
 });
 
 describe('decode limits, checked on the header', () => {
+  // PNG, GIF and WebP bombs: see tests/support/bombs.ts.
   it('refuses pictures, GIFs and animations over their budgets, and lets a 48 MP photo through', () => {
     const L = DEFAULT_DECODE_LIMITS;
     expect(headerProblem({ format: 'jpeg', width: 8000, height: 6000 }, L)).toBeNull();
@@ -60,5 +61,10 @@ describe('decode limits, checked on the header', () => {
     const fine = await transformImage(pngBomb(2_000, 1_000).toString('base64'), 800);
     expect(fine).toMatchObject({ ok: true, width: 800, height: 400 });
     expect(await transformImage(gifBomb(10_000, 10_000).toString('base64'), 800)).toEqual({ ok: false, reason: 'Image too large to process: 10000×10000 is over 16000000 pixels.' });
+    // A 28-byte WebP whose 13000×13000 canvas (676 MB decoded) costs no bits per pixel.
+    const webp = webpBomb(13_000, 13_000);
+    expect(webp.length).toBeLessThan(100);
+    expect(await transformImage(webp.toString('base64'), 800)).toEqual({ ok: false, reason: 'Image too large to process: 13000×13000 is over 50000000 pixels.' });
+    expect(await transformImage(webpBomb(1_600, 1_200).toString('base64'), 800)).toMatchObject({ ok: true, width: 800, height: 600 });
   });
 });
