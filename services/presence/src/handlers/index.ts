@@ -17,6 +17,11 @@ export interface HandlerDeps {
   nickBanned?: (nick: string) => Promise<boolean>;
 }
 
+/** The one rule of LARGE_CHANNEL_MEMBERS: a channel of more members than that gets no newcomer/exiter broadcast. */
+export function isLarge(deps: Pick<HandlerDeps, 'largeChannel'>, members: number): boolean {
+  return members > deps.largeChannel;
+}
+
 function knownChannel(deps: HandlerDeps, channel: string): void {
   if (!deps.channels.includes(channel)) throw new QChatError('channel_not_found', `Channel '${channel}' not registered`);
 }
@@ -30,7 +35,7 @@ export async function announceReclaimed(deps: HandlerDeps, removed: Reclaimed[])
   }
   for (const channel of channels) {
     const count = await deps.store.count(channel);
-    if (count < deps.largeChannel) {
+    if (!isLarge(deps, count)) {
       for (const r of removed) if (r.channel === channel && r.nick !== null) await deps.announce.exiter(channel, r.nick);
     }
     await deps.announce.count(channel, count);
@@ -56,7 +61,7 @@ export function createHandlers(deps: HandlerDeps) {
       const result = await store.register(req.channel, req.conn, req.edge, req.nick);
       if (result.status === 'taken') throw new QChatError('nickname_taken', reasons.nicknameTaken(req.nick, req.channel));
       if (result.status === 'ok') {
-        const large = (await store.count(req.channel)) > deps.largeChannel;
+        const large = isLarge(deps, await store.count(req.channel));
         // A socket that registers a second nickname gives up the first: the others see it leave.
         if (result.replaced !== null && !large) await announce.exiter(req.channel, result.replaced);
         await announce.newcomer(req.channel, req.nick, large ? req.conn : undefined);
@@ -71,7 +76,7 @@ export function createHandlers(deps: HandlerDeps) {
       if (req.keepConnection) count = await store.join(req.channel, req.conn, req.edge);
       else await deps.moderation?.dropMeta(req.channel, [req.conn]).catch(() => undefined);
       if (!left.existed && !req.keepConnection) return { nick: null, count };
-      if (left.nick !== null && count < deps.largeChannel) await announce.exiter(req.channel, left.nick);
+      if (left.nick !== null && !isLarge(deps, count)) await announce.exiter(req.channel, left.nick);
       await announce.count(req.channel, count);
       return { nick: left.nick, count };
     },

@@ -1,0 +1,70 @@
+/**
+ * Presence handlers in-process (memory store, memory broker): what each broadcasts. The LARGE_CHANNEL_MEMBERS rule
+ * on both sides of N, for newcomer and exiter alike, and the release of a nickname that keeps the connection.
+ */
+import { MemoryBroker } from '@qchat/bus';
+import { decodeEnvelope, keys } from '@qchat/protocol';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { Announcer } from '../src/announcer';
+import { createHandlers, isLarge } from '../src/handlers';
+import { createPresenceMetrics } from '../src/metrics';
+import { MemoryPresenceStore } from '../src/store';
+
+const N = 3;
+
+async function setup() {
+  const broker = new MemoryBroker();
+  const k = keys('test');
+  const frames: { type: string; [key: string]: unknown }[] = [];
+  await broker.subscribe(k.topic('QGIS'), (payload) => {
+    const d = decodeEnvelope(Buffer.from(payload));
+    if (d) frames.push(JSON.parse(d.frame.toString('utf8')) as { type: string });
+  });
+  const metrics = createPresenceMetrics(new Registry());
+  const store = new MemoryPresenceStore({ edgeTtlMs: 10_000 });
+  const h = createHandlers({ channels: ['QGIS'], largeChannel: N, store, announce: new Announcer(broker, k, metrics), metrics });
+  const settle = () => new Promise((r) => setTimeout(r, 10));
+  const typed = (type: string) => frames.filter((f) => f.type === type);
+  return { h, store, frames, settle, typed };
+}
+
+describe('presence handlers', () => {
+  it('LARGE_CHANNEL_MEMBERS: at exactly N members newcomer and exiter are broadcast, above N neither is', async () => {
+    expect([isLarge({ largeChannel: N }, N), isLarge({ largeChannel: N }, N + 1)]).toEqual([false, true]);
+    const { h, settle, typed } = await setup();
+    for (let i = 0; i < N; i++) await h.join({ channel: 'QGIS', conn: `c${i}`, edge: 'e' });
+    await h.register({ channel: 'QGIS', conn: 'c0', edge: 'e', nick: 'at_n' }); // N members
+    await settle();
+    expect(typed('newcomer').map((f) => f.newcomer)).toEqual(['at_n']);
+
+    await h.join({ channel: 'QGIS', conn: `c${N}`, edge: 'e' }); // N + 1
+    await h.register({ channel: 'QGIS', conn: `c${N}`, edge: 'e', nick: 'above_n' }); // answered to its own socket only
+    await h.leave({ channel: 'QGIS', conn: `c${N}`, edge: 'e' }); // above_n leaves: N remain, so its exiter goes out
+    await settle();
+    expect(typed('exiter').map((f) => f.exiter)).toEqual(['above_n']);
+
+    await h.join({ channel: 'QGIS', conn: 'c9', edge: 'e' }); // N + 1
+    await h.join({ channel: 'QGIS', conn: 'c10', edge: 'e' }); // N + 2
+    await h.leave({ channel: 'QGIS', conn: 'c0', edge: 'e' }); // at_n leaves: N + 1 remain, a large channel
+    await settle();
+    expect(typed('exiter').map((f) => f.exiter)).toEqual(['above_n']);
+  });
+
+  it('an inbound exiter releases the nickname and keeps the connection: count unchanged, nickname free, exiter sent', async () => {
+    const { h, store, settle, typed } = await setup();
+    await h.join({ channel: 'QGIS', conn: 'a', edge: 'e' });
+    await h.join({ channel: 'QGIS', conn: 'b', edge: 'e' });
+    await h.register({ channel: 'QGIS', conn: 'a', edge: 'e', nick: 'releaser' });
+    const left = await h.leave({ channel: 'QGIS', conn: 'a', edge: 'e', keepConnection: true });
+    await settle();
+    expect(left).toEqual({ nick: 'releaser', count: 2 });
+    expect(await store.count('QGIS')).toBe(2);
+    expect((await h.users({ channel: 'QGIS' })).users).toEqual([]);
+    expect(typed('exiter').map((f) => f.exiter)).toEqual(['releaser']);
+    // The connection is still there: another socket may take the name, and the released one may register again.
+    await h.register({ channel: 'QGIS', conn: 'b', edge: 'e', nick: 'releaser' });
+    expect((await h.users({ channel: 'QGIS' })).users).toEqual(['releaser']);
+    expect((await h.leave({ channel: 'QGIS', conn: 'a', edge: 'e' })).count).toBe(1);
+  });
+});
