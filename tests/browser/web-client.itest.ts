@@ -316,10 +316,12 @@ describe('the web client', () => {
     await join(p.page, 'QGIS', 'reconnecting_web');
     await rows(p.page, 'stored message 3').waitFor();
 
-    await server.restart();
+    // Watched while the edge restarts, not after: once it is back the page may already have reconnected.
+    const restarted = server.restart();
     // People see words, not close codes, while the page reconnects by itself.
     await p.page.locator('#status-line', { hasText: 'Reconnecting in' }).waitFor();
     expect(await p.page.textContent('#status-line')).not.toMatch(/\b1\d{3}\b|code/i);
+    await restarted;
     await waitForPhase(p.page, 'ready', 30_000);
     await say(p.page, 'after the restart');
     await rows(p.page, 'after the restart').waitFor();
