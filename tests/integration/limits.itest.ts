@@ -46,6 +46,22 @@ describe('per-socket limits', () => {
     expect(c.ws.readyState).toBe(c.ws.OPEN);
   });
 
+  it('WS_MAX_UNSENT_BYTES: a frame that fits is delivered to a reader, one that takes a socket past it cuts that socket (4001)', async () => {
+    const ceiling = 1_500_000; // under MAX_SCRIPT_RAW_LENGTH, over WS_MAX_BUFFERED_BYTES
+    const capped = await startService('all-in-one', { PORT: String(await freePort()), WS_MAX_UNSENT_BYTES: String(ceiling) });
+    try {
+      const c = await join(capped);
+      const script = (chars: number) => ({ type: 'script', author: 'unsent_user', name: 's.py', raw_pycode: 'x'.repeat(chars) });
+      // The broadcast frame is the script plus ~150 bytes of envelope fields.
+      c.send(script(ceiling - 1_000));
+      expect((await c.next(is('script'), 15_000)).raw_pycode).toHaveLength(ceiling - 1_000);
+      c.send(script(ceiling));
+      expect((await c.closed).code).toBe(4001);
+    } finally {
+      await capped.stop();
+    }
+  });
+
   it('handles a burst of 300 frames from one socket in order, refusing none (backpressure)', async () => {
     const c = await join(open);
     for (let i = 0; i < 300; i++) c.send({ type: 'text', author: 'burst_user', text: `b${i}` });

@@ -23,6 +23,9 @@ const H_ERROR = 'Qchat-Error';
 const HEADROOM_BYTES = 16 * 1024;
 /** Largest body accepted in parts: far above any limit a message can reach, bounding what a forged header can cost. */
 export const MAX_BODY_BYTES = 256 * 1024 * 1024;
+/** Most parts a body may announce (256 MiB in parts of 1 MiB − 16 KiB is 261), and how many are asked at once. */
+const MAX_PARTS = 4_096;
+const PARTS_AT_ONCE = 8;
 /** How long a receiver waits for one part, and how long a sender serves its parts when nobody finishes pulling. */
 const PART_TIMEOUT_MS = 10_000;
 const SOURCE_TTL_MS = 30_000;
@@ -164,24 +167,30 @@ export class NatsRequester implements Requester {
     if (parts === 1) return msg.data;
     const total = Number(h.get(H_BYTES));
     const source = h.get(H_SOURCE);
-    if (!Number.isInteger(parts) || parts < 1 || !Number.isInteger(total) || total <= 0 || total > MAX_BODY_BYTES || !source || msg.data.length === 0 || parts > Math.ceil(total / msg.data.length)) {
-      throw new QChatError('bad_frame', `malformed multi-part message (${parts} parts, ${total} bytes)`);
+    const size = msg.data.length;
+    // Every part but the last has the first part's size: the announcement must say exactly that, within bounds.
+    if (!Number.isInteger(total) || total <= size || total > MAX_BODY_BYTES || !source?.startsWith('_INBOX.') || size === 0 || parts !== Math.ceil(total / size) || parts > MAX_PARTS) {
+      throw new QChatError('bad_frame', `malformed multi-part message (${h.get(H_PARTS)} parts, ${h.get(H_BYTES)} bytes)`);
     }
-    const out = Buffer.allocUnsafe(total);
-    let offset = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength).copy(out, 0);
-    const rest = await Promise.all(Array.from({ length: parts - 1 }, (_, i) => {
-      const ask = natsHeaders();
-      ask.set(H_PART, String(i + 1));
-      return this.nc.request(source, Empty, { timeout: Math.min(timeoutMs, PART_TIMEOUT_MS), headers: ask });
-    }));
-    for (const part of rest) {
-      const partError = part.headers?.get(H_ERROR);
-      if (partError) throw errorFromHeader(partError);
-      if (offset + part.data.length > total) throw new QChatError('bad_frame', 'multi-part message longer than announced');
-      offset += Buffer.from(part.data.buffer, part.data.byteOffset, part.data.byteLength).copy(out, offset);
+    // Parts are asked a few at a time, and memory grows only with what actually arrives.
+    const chunks: Uint8Array[] = [msg.data];
+    let offset = size;
+    for (let next = 1; next < parts; next += PARTS_AT_ONCE) {
+      const batch = await Promise.all(Array.from({ length: Math.min(PARTS_AT_ONCE, parts - next) }, (_, i) => {
+        const ask = natsHeaders();
+        ask.set(H_PART, String(next + i));
+        return this.nc.request(source, Empty, { timeout: Math.min(timeoutMs, PART_TIMEOUT_MS), headers: ask });
+      }));
+      for (const part of batch) {
+        const partError = part.headers?.get(H_ERROR);
+        if (partError) throw errorFromHeader(partError);
+        offset += part.data.length;
+        if (offset > total) throw new QChatError('bad_frame', 'multi-part message longer than announced');
+        chunks.push(part.data);
+      }
     }
     if (offset !== total) throw new QChatError('bad_frame', `multi-part message of ${offset} bytes, ${total} announced`);
-    return out;
+    return Buffer.concat(chunks, total);
   }
 
   ready(): boolean {

@@ -41,11 +41,12 @@ export class RpcClient {
   async call<Req, Res>(subject: string, body: Req, opts: CallOptions = {}): Promise<Res> {
     const timeoutMs = opts.timeoutMs ?? this.defaults.timeoutMs;
     const retries = opts.retries ?? this.defaults.retries;
+    const data = encode(body); // once: a body can be megabytes, and retries send the same bytes
     for (let attempt = 0; ; attempt++) {
       const started = process.hrtime.bigint();
       let outcome = 'ok';
       try {
-        const raw = await this.requester.request(subject, encode(body), timeoutMs);
+        const raw = await this.requester.request(subject, data, timeoutMs);
         const reply = decode(raw) as Reply<Res>;
         if (reply.ok) return reply.data;
         outcome = reply.error.code;

@@ -20,8 +20,11 @@ export function encodeEnvelope(route: Route, frameJson: string): Buffer {
   return Buffer.from(`${JSON.stringify(route)}\n${frameJson}`, 'utf8');
 }
 
+/** A route is a few ids and a nickname: the newline is looked for in this many bytes, never in a whole frame. */
+const MAX_ROUTE_BYTES = 1024;
+
 export function decodeEnvelope(payload: Buffer): { route: Route; frame: Buffer } | null {
-  const cut = payload.indexOf(NEWLINE);
+  const cut = payload.subarray(0, MAX_ROUTE_BYTES).indexOf(NEWLINE);
   if (cut <= 0) return null;
   try {
     const route = JSON.parse(payload.subarray(0, cut).toString('utf8')) as Route;

@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { combinations, initSeries } from '@qchat/runtime';
 
 export function createBridgeMetrics(registry: Registry) {
   const m = {
@@ -32,8 +33,8 @@ export function createBridgeMetrics(registry: Registry) {
     }),
   };
   // Known label values exist at 0 from startup (increase() and the Matrix alerts need a starting point).
-  for (const kind of ['ping', 'text', 'image']) for (const outcome of ['sent', 'retried', 'dropped', 'failed']) m.sends.inc({ kind, outcome }, 0);
-  for (const type of ['text', 'image']) for (const outcome of ['published', 'skipped', 'failed']) m.toChannel.inc({ type, outcome }, 0);
+  initSeries(m.sends, combinations({ kind: ['ping', 'text', 'image'], outcome: ['sent', 'retried', 'dropped', 'failed'] }));
+  initSeries(m.toChannel, combinations({ type: ['text', 'image'], outcome: ['published', 'skipped', 'failed'] }));
   return m;
 }
 export type BridgeMetrics = ReturnType<typeof createBridgeMetrics>;

@@ -25,16 +25,12 @@ export function createRelayMetrics(registry: Registry) {
       help: 'Bytes of client frames published to chat channel topics.',
       registers: [registry],
     }),
-    imagesRefused: (() => {
-      const c = new Counter({
-        name: 'qchat_relay_images_refused_total',
-        help: 'Images answered uncompliant without being published: invalid data, too_large (header over the decode limits), busy (queue full), late (past IMAGE_TIMEOUT_MS).',
-        labelNames: ['reason'] as const,
-        registers: [registry],
-      });
-      for (const reason of ['invalid', 'too_large', 'busy', 'late']) c.inc({ reason }, 0);
-      return c;
-    })(),
+    imagesRefused: new Counter({
+      name: 'qchat_relay_images_refused_total',
+      help: 'Images answered uncompliant without being published: invalid data, too_large (header over the decode limits), busy (queue full), late (past IMAGE_TIMEOUT_MS).',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     imageBytes: new Counter({
       name: 'qchat_relay_image_bytes_total',
       help: 'Decoded image bytes received (direction=in) and PNG bytes produced (direction=out).',
@@ -46,6 +42,7 @@ export function createRelayMetrics(registry: Registry) {
   initSeries(m.processed, combinations({ type: RELAY_TYPES, outcome: RELAY_OUTCOMES }));
   initSeries(m.duration, RELAY_TYPES.map((type) => ({ type })));
   initSeries(m.imageBytes, [{ direction: 'in' }, { direction: 'out' }]);
+  initSeries(m.imagesRefused, ['invalid', 'too_large', 'busy', 'late'].map((reason) => ({ reason })));
   return m;
 }
 export type RelayMetrics = ReturnType<typeof createRelayMetrics>;

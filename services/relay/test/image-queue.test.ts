@@ -48,6 +48,13 @@ describe('decode limits, checked on the header', () => {
     expect(headerProblem({ format: 'gif', width: 5_000, height: 5_000 }, L)).toMatch(/over 16000000/);
     expect(headerProblem({ format: 'webp', width: 100, height: 100, pages: 70_000 }, L)).toMatch(/70000 frames/);
     expect(headerProblem({ format: 'webp' }, L)).toBe('no size in header');
+    // Each budget at its limit passes, one past it is refused.
+    expect(headerProblem({ format: 'png', width: 10_000, height: 5_000 }, L)).toBeNull(); // exactly 50,000,000
+    expect(headerProblem({ format: 'png', width: 50_000_001, height: 1 }, L)).toMatch(/over 50000000 pixels/);
+    expect(headerProblem({ format: 'gif', width: 4_000, height: 4_000 }, L)).toBeNull(); // exactly 16,000,000
+    expect(headerProblem({ format: 'gif', width: 16_000_001, height: 1 }, L)).toMatch(/over 16000000 pixels/);
+    expect(headerProblem({ format: 'webp', width: 10, height: 10, pages: 1_000 }, L)).toBeNull();
+    expect(headerProblem({ format: 'webp', width: 10, height: 10, pages: 1_001 }, L)).toMatch(/1001 frames, over 1000/);
   });
 
   it('refuses a 10000×10000 PNG bomb of a few KB without decoding it', async () => {

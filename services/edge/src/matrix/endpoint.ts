@@ -16,7 +16,8 @@ import { sendDetail, sendHtml, sendJson } from '../http/json';
 import type { Endpoint } from '../http/routes';
 import { normalizeHomeserver } from './config';
 import { createMatrixEdgeMetrics } from './metrics';
-import { MATRIX_PAGE } from './page';
+import { setPagePolicy } from '../http/security-headers';
+import { MATRIX_PAGE, MATRIX_PAGE_CSP } from './page';
 import { Registrations, isRequestId, type Registration } from './registrations';
 import { MatrixSession } from './session';
 
@@ -91,7 +92,10 @@ export class MatrixEndpoint {
   }
 
   endpoints(): Endpoint[] {
-    const page: RequestHandler = (_req, res) => sendHtml(res, MATRIX_PAGE);
+    const page: RequestHandler = (_req, res) => {
+      setPagePolicy(res, MATRIX_PAGE_CSP);
+      sendHtml(res, MATRIX_PAGE);
+    };
     const register: RequestHandler = async (req, res) => {
       const raw = await readRawBody(req, this.deps.config.MAX_HTTP_BODY_BYTES);
       if (!raw.ok) return sendDetail(res, 413, 'Request body too large');
@@ -158,7 +162,12 @@ export class MatrixEndpoint {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const m = PATH.exec((req.url ?? '').split('?')[0] ?? '');
     if (!m) return false;
-    const id = decodeURIComponent(m[1]!);
+    let id = '';
+    try {
+      id = decodeURIComponent(m[1]!);
+    } catch {
+      // Malformed percent-encoding (`%zz`): not a request id; refused below, never thrown out of the upgrade handler.
+    }
     const refuse = () => {
       const body = `Request '${id}' is not registered.`;
       socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);

@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { initSeries } from '@qchat/runtime';
 
 export function createMatrixEdgeMetrics(registry: Registry) {
   const m = {
@@ -21,8 +22,8 @@ export function createMatrixEdgeMetrics(registry: Registry) {
     }),
   };
   // Known label values exist at 0 from startup, as every counter of ours (increase() needs a starting point).
-  for (const outcome of ['registered', 'invalid', 'expired']) m.registrations.inc({ outcome }, 0);
-  for (const reason of ['client', 'not_allowed', 'login_failed', 'unreachable', 'room', 'session_ended', 'shutdown', 'error']) m.closes.inc({ reason }, 0);
+  initSeries(m.registrations, ['registered', 'invalid', 'expired'].map((outcome) => ({ outcome })));
+  initSeries(m.closes, ['client', 'not_allowed', 'login_failed', 'unreachable', 'room', 'session_ended', 'shutdown', 'error'].map((reason) => ({ reason })));
   return m;
 }
 export type MatrixEdgeMetrics = ReturnType<typeof createMatrixEdgeMetrics>;

@@ -1,3 +1,5 @@
+import { pagePolicy, scriptHash } from '../http/security-headers';
+
 /** GET /matrix: a small page to try the endpoints (register, then talk to the room over the WebSocket). */
 export const MATRIX_PAGE = `<!DOCTYPE html>
 <html lang="en">
@@ -75,3 +77,6 @@ export const MATRIX_PAGE = `<!DOCTYPE html>
 </body>
 </html>
 `;
+
+/** The page's policy: exactly its inline script (by hash), its inline styles, WebSockets to this host. */
+export const MATRIX_PAGE_CSP = pagePolicy({ 'script-src': scriptHash(MATRIX_PAGE.slice(MATRIX_PAGE.indexOf('<script>') + '<script>'.length, MATRIX_PAGE.indexOf('</script>'))) });

@@ -154,16 +154,21 @@ export class Gateway {
       refuse(socket, status, text, body);
     };
     if (!this.accepting) return refused(503, 'Service Unavailable', 'Server shutting down.');
-    if (this.deps.otherUpgrades?.(req, socket, head)) return;
-    const channel = parseChannelPath(req.url);
-    if (channel === null) return refused(403, 'Forbidden', 'Not a channel WebSocket path.');
-    if (!this.deps.config.CHANNELS.includes(channel)) return refused(403, 'Forbidden', `Channel '${channel}' does not exist.`);
+    // Origin, address bans and the edge's connection cap hold for every WebSocket, /matrix ones included.
     const origin = req.headers.origin;
     if (this.origins.size > 0 && origin !== undefined && !this.origins.has(origin)) return refused(403, 'Forbidden', 'Origin not allowed.');
     const ip = clientAddress(req, this.trust);
     if (this.deps.bans?.address(ip)) return refused(403, 'Forbidden', 'This address is banned by a moderator.');
     const total = this.deps.config.MAX_CONNECTIONS ?? 0;
     if (total > 0 && this.open >= total) return refused(503, 'Service Unavailable', 'Server full: too many connections.');
+    if (this.deps.otherUpgrades?.(req, socket, head)) {
+      this.open++;
+      socket.once('close', () => { this.open--; });
+      return;
+    }
+    const channel = parseChannelPath(req.url);
+    if (channel === null) return refused(403, 'Forbidden', 'Not a channel WebSocket path.');
+    if (!this.deps.config.CHANNELS.includes(channel)) return refused(403, 'Forbidden', `Channel '${channel}' does not exist.`);
     const cap = this.deps.config.MAX_CONNECTIONS_PER_IP;
     if (cap > 0 && (this.perIp.get(ip) ?? 0) >= cap) return refused(429, 'Too Many Requests', 'Too many connections from this address.');
     this.open++;

@@ -154,6 +154,7 @@ export class Hub {
     const seen = session.seen;
     session.replaying = false;
     session.held = null;
+    session.heldBytes = 0;
     // A replayed message's live copy can still be on its way (its publish raced the history read): keep the
     // replayed ids a few seconds more, so it is skipped then too.
     session.seenUntil = Date.now() + REPLAY_DEDUP_MS;
@@ -251,14 +252,21 @@ export class Hub {
     entry.recent.add(route.id);
     if (entry.recent.size > RECENT_IDS) entry.recent.delete(entry.recent.values().next().value!);
     const count = route.kind === 'nb_users';
+    const now = Date.now();
     let reached = 0;
     for (const session of entry.sessions) {
       if (!selects(route, session)) continue;
       if (session.replaying) {
+        // Held frames count against the same ceiling as unsent ones: a connect sequence that stalls cannot hoard.
+        session.heldBytes += frame.length;
+        if (session.heldBytes + session.pendingBytes > this.deps.maxUnsentBytes) {
+          this.closeSlow(session);
+          continue;
+        }
         session.held?.push({ id: route.id, frame, count, seq });
       } else {
         if (count && staleCount(session, route.id, seq)) continue;
-        if (session.seen !== null && replayedLately(session, route.id)) continue;
+        if (session.seen !== null && replayedLately(session, route.id, now)) continue;
         this.send(session, frame, 'broadcast');
       }
       reached++;
@@ -308,8 +316,8 @@ export class Hub {
 }
 
 /** True when the frame was sent in the session's replay moments ago; forgets the replayed ids once that is over. */
-function replayedLately(session: Session, id: string): boolean {
-  if (Date.now() > session.seenUntil) {
+function replayedLately(session: Session, id: string, now: number): boolean {
+  if (now > session.seenUntil) {
     session.seen = null;
     return false;
   }

@@ -15,6 +15,7 @@ export class Session {
   /** Until the connect sequence (nb_users, then history) is sent, live frames wait in `held`. */
   replaying = true;
   held: Held[] | null = [];
+  heldBytes = 0;
   /** Ids already sent during the connect sequence, so the live copy of the same frame is skipped. */
   seen: Set<string> | null = new Set();
   /** Until when `seen` still filters live frames after the replay (then it is dropped). */

@@ -98,7 +98,7 @@ export function createPublishHandler(deps: PublishDeps) {
       if (!done.published) await deps.broker.publish(topic, payload);
       deps.metrics.processed.inc({ type, outcome: 'published' });
       deps.metrics.publishedBytes.inc(payload.length);
-      return { frame: req.source === 'http' ? frame : null };
+      return { frame: resultOf(req, result) };
     } catch (err) {
       await deps.store.release(req.id, owner).catch(() => undefined);
       const uncompliant = err instanceof QChatError && err.code === 'uncompliant';

@@ -1,5 +1,6 @@
 import { QChatError, frames } from '@qchat/protocol';
 import type { Logger } from 'pino';
+import { isOutage } from '../../backend-outage';
 import type { Backend } from '../../backend';
 import type { Hub } from '../hub';
 import type { Session } from '../session';
@@ -30,7 +31,7 @@ export function replyFailure(ctx: HandlerContext, session: Session, err: unknown
     reply(ctx, session, err.message);
     return;
   }
-  const outage = err instanceof QChatError && (err.code === 'unavailable' || err.code === 'timeout' || err.code === 'no_responders');
+  const outage = isOutage(err);
   if (!outage) ctx.log.warn({ err, op, conn: session.id, code: err instanceof QChatError ? err.code : 'internal' }, 'backend call failed');
   reply(ctx, session, UNAVAILABLE);
 }
