@@ -132,6 +132,7 @@ export class NatsRequester implements Requester {
     const parts = Math.ceil(data.length / size);
     const inbox = createInbox();
     let timer: NodeJS.Timeout | undefined;
+    const served = new Set<number>();
     const sub = this.nc.subscribe(inbox, {
       callback: (err, m) => {
         if (err) return;
@@ -142,6 +143,9 @@ export class NatsRequester implements Requester {
         } catch (sendErr) {
           this.log?.warn({ err: sendErr, part: k }, 'part could not be sent');
         }
+        // Every part handed out: the body need not stay in memory until the timer.
+        if (Number.isInteger(k) && k >= 1 && k < parts) served.add(k);
+        if (served.size === parts - 1) close();
       },
     });
     const close = () => {
