@@ -118,19 +118,7 @@ export class MatrixClient {
   private async fetchBytes(path: string, maxBytes: number, auth: boolean): Promise<{ data: Buffer; contentType: string }> {
     const res = await this.request('GET', path, { auth });
     if (!res.ok) throw await failure(res, path);
-    const length = Number(res.headers.get('content-length') ?? '0');
-    if (length > maxBytes) {
-      await res.body?.cancel();
-      throw new MatrixError('refused', `media of ${length} bytes is over the ${maxBytes} bytes allowed`);
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body ?? []) {
-      size += (chunk as Uint8Array).byteLength;
-      if (size > maxBytes) throw new MatrixError('refused', `media is over the ${maxBytes} bytes allowed`);
-      chunks.push(Buffer.from(chunk as Uint8Array));
-    }
-    return { data: Buffer.concat(chunks), contentType: res.headers.get('content-type') ?? 'application/octet-stream' };
+    return { data: await readCapped(res, maxBytes, 'media'), contentType: res.headers.get('content-type') ?? 'application/octet-stream' };
   }
 
   private async call<T>(
@@ -141,8 +129,9 @@ export class MatrixClient {
     const res = await this.request(method, path, opts);
     if (!res.ok) throw await failure(res, path);
     try {
-      return (await res.json()) as T;
+      return JSON.parse((await readCapped(res, MAX_JSON_BYTES, 'answer')).toString('utf8')) as T;
     } catch (err) {
+      if (err instanceof MatrixError) throw err;
       throw new MatrixError('unreachable', `${this.homeserver} answered ${path} with something that is not JSON`, { status: res.status }, { cause: err });
     }
   }
@@ -177,14 +166,35 @@ export class MatrixClient {
   }
 }
 
+/** A homeserver's answer is untrusted input: JSON answers (a sync included) and error bodies are read up to a cap. */
+const MAX_JSON_BYTES = 32 * 1024 * 1024;
+const MAX_ERROR_BYTES = 64 * 1024;
+
+/** The body of `res`, refused once it passes maxBytes (announced or as it streams in). */
+async function readCapped(res: Response, maxBytes: number, what: string): Promise<Buffer> {
+  const length = Number(res.headers.get('content-length') ?? '0');
+  if (length > maxBytes) {
+    await res.body?.cancel();
+    throw new MatrixError('refused', `${what} of ${length} bytes is over the ${maxBytes} bytes allowed`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body ?? []) {
+    size += (chunk as Uint8Array).byteLength;
+    if (size > maxBytes) throw new MatrixError('refused', `${what} is over the ${maxBytes} bytes allowed`);
+    chunks.push(Buffer.from(chunk as Uint8Array));
+  }
+  return Buffer.concat(chunks);
+}
+
 async function failure(res: Response, path: string): Promise<MatrixError> {
   let errcode: string | undefined;
   let message = `HTTP ${res.status}`;
   let retryAfterMs: number | undefined;
   try {
-    const body = (await res.json()) as { errcode?: string; error?: string; retry_after_ms?: number };
-    errcode = body.errcode;
-    if (body.error) message = body.error;
+    const body = JSON.parse((await readCapped(res, MAX_ERROR_BYTES, 'error')).toString('utf8')) as { errcode?: string; error?: string; retry_after_ms?: number };
+    errcode = typeof body.errcode === 'string' ? body.errcode.slice(0, 100) : undefined;
+    if (typeof body.error === 'string' && body.error) message = body.error.slice(0, 500);
     retryAfterMs = body.retry_after_ms;
   } catch {
     // not a Matrix error body (a proxy's page, an empty answer)

@@ -18,7 +18,7 @@ export const DONE_TTL_MS = 30 * 24 * 3600_000;
 export interface Destination { client: MatrixClient; outbox: Outbox; roomId?: string }
 
 export interface ToMatrixDeps {
-  config: Pick<BridgeConfig, 'INSTANCE_ID' | 'MATRIX_PING_MESSAGE_PREFIX' | 'MATRIX_PING_ROOMID' | 'MATRIX_BRIDGE' | 'MATRIX_BRIDGE_AUTHOR_SUFFIX'>;
+  config: Pick<BridgeConfig, 'INSTANCE_ID' | 'limits' | 'MATRIX_PING_MESSAGE_PREFIX' | 'MATRIX_PING_ROOMID' | 'MATRIX_BRIDGE' | 'MATRIX_BRIDGE_AUTHOR_SUFFIX'>;
   state: BridgeState;
   ping: Destination | undefined;
   bridge: Destination | undefined;
@@ -43,6 +43,11 @@ export class ToMatrix {
       return;
     }
     if (typeof f !== 'object' || f === null || typeof f.id !== 'string' || typeof f.author !== 'string') return;
+    // Broker data is untrusted: sizes are bounded by the limits relay itself applies before publishing.
+    const { limits } = this.deps.config;
+    if (f.id.length > 64 || f.author.length > limits.maxAuthorLength + this.deps.config.MATRIX_BRIDGE_AUTHOR_SUFFIX.length) return;
+    if (typeof f.text === 'string' && f.text.length > limits.maxMessageLength) return;
+    if (typeof f.image_data === 'string' && f.image_data.length > limits.maxImageRawLength) return;
     if (typeof f.timestamp === 'number' && f.timestamp < notBefore) return;
     if (f.author.endsWith(this.deps.config.MATRIX_BRIDGE_AUTHOR_SUFFIX)) return;
     const origin: Origin = { instance: this.deps.config.INSTANCE_ID, channel, id: f.id };
