@@ -232,7 +232,7 @@ async function knownMetricNames(): Promise<Set<string>> {
   const up = { ready: () => true };
   const registries = [createEdgeMetrics, createPresenceMetrics, createRelayMetrics, createBridgeMetrics, createMatrixEdgeMetrics].map((create) => {
     const registry = createRegistry('deploy-test'); // with prom-client's default metrics, as every service
-    registerDependencyGauge(registry, { broker: up, requester: up });
+    registerDependencyGauge(registry, { engine: up, requester: up });
     create(registry);
     return registry;
   });

@@ -29,7 +29,7 @@ describe('README', () => {
     createRelayMetrics(registry);
     createBridgeMetrics(registry);
     createMatrixEdgeMetrics(registry);
-    registerDependencyGauge(registry, { broker: { ready: () => true }, requester: { ready: () => true } });
+    registerDependencyGauge(registry, { engine: { ready: () => true }, requester: { ready: () => true } });
     const names = (await registry.getMetricsAsJSON()).map((m) => m.name);
     expect(names.length).toBeGreaterThan(15);
     expect(names.filter((n) => !readme.includes(`\`${n}\``))).toEqual([]);

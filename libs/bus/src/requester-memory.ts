@@ -1,11 +1,11 @@
 import { QChatError } from '@qchat/protocol';
-import type { Unsubscribe } from './broker';
-import type { Requester, Responder } from './requester';
+import type { Requester, Responder, Unsubscribe } from './requester';
 
 interface Member { queue: string; respond: Responder }
 
 /** In-process request/reply with queue-group semantics (round robin within a group, every group gets a copy). */
 export class MemoryRequester implements Requester {
+  readonly mode = 'memory';
   private readonly subjects = new Map<string, Member[]>();
   private readonly cursor = new Map<string, number>();
   private closed = false;

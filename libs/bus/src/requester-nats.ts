@@ -1,8 +1,7 @@
 import { Empty, ErrorCode, createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type NatsError, type Subscription } from 'nats';
 import { QChatError, isErrorCode } from '@qchat/protocol';
 import type { Logger } from 'pino';
-import type { Unsubscribe } from './broker';
-import type { Requester, Responder } from './requester';
+import type { Requester, Responder, Unsubscribe } from './requester';
 
 /**
  * Bodies larger than the server's `max_payload` (1 MiB by default) travel in parts. The message itself carries the
@@ -55,6 +54,7 @@ interface Offer { first: Uint8Array; headers?: MsgHdrs; close(): void }
 
 /** NATS request/reply with queue groups; the connection reconnects by itself (see connectNats). */
 export class NatsRequester implements Requester {
+  readonly mode = 'nats';
   private readonly subs = new Set<Subscription>();
 
   constructor(private readonly nc: NatsConnection, private readonly log?: Logger) {}

@@ -1,9 +1,13 @@
 /** Request/reply of opaque payloads on subjects, with queue groups: one member of a group answers each request. */
-import type { Unsubscribe } from './broker';
+
+/** Ends a subscription (a served subject). */
+export type Unsubscribe = () => Promise<void>;
 
 export type Responder = (data: Uint8Array) => Promise<Uint8Array>;
 
 export interface Requester {
+  /** Which adapter: NATS is a dependency (readiness, metrics), memory is not. */
+  readonly mode: 'memory' | 'nats';
   /** Rejects with QChatError `no_responders`, `timeout` or `unavailable`. */
   request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
   /** Answers requests on `subject` as one member of the queue group `queue`. */

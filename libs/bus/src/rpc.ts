@@ -5,8 +5,7 @@
  */
 import { QChatError, isErrorCode, type ErrorCode } from '@qchat/protocol';
 import type { Logger } from 'pino';
-import type { Unsubscribe } from './broker';
-import type { Requester } from './requester';
+import type { Requester, Unsubscribe } from './requester';
 
 type Reply<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string } };
 

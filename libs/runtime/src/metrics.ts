@@ -39,11 +39,10 @@ export function combinations<L extends string>(values: Record<L, readonly string
   return out as Record<L, string>[];
 }
 
+/** The engine (Redis or memory) and the requester (NATS or memory); memory adapters are not dependencies. */
 interface DependencyBus {
-  broker: { ready(): boolean };
-  requester: { ready(): boolean };
-  /** Which adapters run; memory adapters are not dependencies. Absent: both count as used. */
-  mode?: { broker: string; requester: string };
+  engine: { ready(): boolean; readonly mode?: string };
+  requester: { ready(): boolean; readonly mode?: string };
 }
 
 /**
@@ -52,7 +51,8 @@ interface DependencyBus {
  * never reads as "up".
  */
 export function registerDependencyGauge(registry: Registry, bus: DependencyBus): void {
-  const used = { redis: bus.mode ? bus.mode.broker === 'redis' : true, nats: bus.mode ? bus.mode.requester === 'nats' : true };
+  // An adapter that does not say which it is counts as used.
+  const used = { redis: (bus.engine.mode ?? 'redis') === 'redis', nats: (bus.requester.mode ?? 'nats') === 'nats' };
   const used$ = new Gauge({
     name: 'qchat_dependency_used',
     help: 'Whether the service uses a dependency (1) or runs that part in memory (0).',
@@ -67,7 +67,7 @@ export function registerDependencyGauge(registry: Registry, bus: DependencyBus):
     labelNames: ['dependency'] as const,
     registers: [registry],
     collect() {
-      if (used.redis) this.set({ dependency: 'redis' }, bus.broker.ready() ? 1 : 0);
+      if (used.redis) this.set({ dependency: 'redis' }, bus.engine.ready() ? 1 : 0);
       if (used.nats) this.set({ dependency: 'nats' }, bus.requester.ready() ? 1 : 0);
     },
   });

@@ -98,12 +98,12 @@ export function closeServer(server: Server): Promise<void> {
   });
 }
 
-interface ReadyBus { broker: { ready(): boolean }; requester: { ready(): boolean } }
+interface ReadyBus { engine: { ready(): boolean }; requester: { ready(): boolean } }
 
-/** Readiness of the bus adapters, with one reason per missing dependency (no grace). */
+/** Readiness of the engine and the requester, with one reason per missing dependency (no grace). */
 export function busReadiness(bus: ReadyBus, extra: Record<string, boolean> = {}): Readiness {
   const reasons: string[] = [];
-  if (!bus.broker.ready()) reasons.push('redis not connected');
+  if (!bus.engine.ready()) reasons.push('redis not connected');
   if (!bus.requester.ready()) reasons.push('nats not connected');
   for (const [reason, ok] of Object.entries(extra)) if (!ok) reasons.push(reason);
   return { ready: reasons.length === 0, reasons };
@@ -117,7 +117,7 @@ export function busReadiness(bus: ReadyBus, extra: Record<string, boolean> = {})
  */
 export function graceReadiness(bus: ReadyBus, graceMs: number): { readiness(extra?: Record<string, boolean>): Readiness; stop(): void } {
   const deps = [
-    { reason: 'redis not connected', up: () => bus.broker.ready(), downSince: 0 },
+    { reason: 'redis not connected', up: () => bus.engine.ready(), downSince: 0 },
     { reason: 'nats not connected', up: () => bus.requester.ready(), downSince: 0 },
   ];
   const sample = () => {

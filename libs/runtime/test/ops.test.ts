@@ -60,7 +60,7 @@ describe('metrics', () => {
   it('dependencies in memory mode read as not used, never as up', async () => {
     const registry = createRegistry('t');
     const up = { ready: () => true };
-    registerDependencyGauge(registry, { broker: up, requester: { ready: () => false }, mode: { broker: 'memory', requester: 'nats' } });
+    registerDependencyGauge(registry, { engine: { ...up, mode: 'memory' }, requester: { ready: () => false, mode: 'nats' } });
     const text = await registry.metrics();
     expect(text).toMatch(/qchat_dependency_used\{dependency="redis",service="t"\} 0/);
     expect(text).toMatch(/qchat_dependency_used\{dependency="nats",service="t"\} 1/);
@@ -75,7 +75,7 @@ describe('readiness grace', () => {
   it('keeps a service ready through an outage shorter than the grace, then reports it', () => {
     vi.useFakeTimers();
     let redis = true;
-    const g = graceReadiness({ broker: { ready: () => redis }, requester: { ready: () => true } }, 1_000);
+    const g = graceReadiness({ engine: { ready: () => redis }, requester: { ready: () => true } }, 1_000);
     expect(g.readiness()).toEqual({ ready: true, reasons: [] });
     redis = false;
     vi.advanceTimersByTime(900);

@@ -5,23 +5,24 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { decodeEnvelope, keys, nowSeconds, subjects, type RelayHistoryReply } from '@qchat/protocol';
-import { RpcClient, type Bus, type Unsubscribe } from '@qchat/bus';
+import { decodeEnvelope, nowSeconds, subjects, type RelayHistoryReply } from '@qchat/protocol';
+import { RpcClient, type Requester } from '@qchat/bus';
+import type { Engine, Unsubscribe } from '@qchat/engine';
 import { MatrixClient, roomFilter, runSync, sleep } from '@qchat/matrix';
 import { Closers, busReadiness, closeServer, createRegistry, once, registerDependencyGauge, startOpsServer, type Registry } from '@qchat/runtime';
 import type { Logger } from 'pino';
 import type { BridgeConfig } from './config';
 import { FromMatrix } from './from-matrix';
-import { MemoryLease, RedisLease, type Lease } from './lease';
 import { createBridgeMetrics } from './metrics';
 import { Outbox } from './outbox';
-import { MemoryBridgeState, RedisBridgeState, type BridgeState } from './state';
 import { DONE_TTL_MS, ToMatrix, doneKey, type Destination } from './to-matrix';
 
 export interface BridgeDeps {
   config: BridgeConfig;
   log: Logger;
-  bus: Bus;
+  /** Channel topics to read, and the bridge's lease and state. */
+  engine: Engine;
+  requester: Requester;
   registry?: Registry;
   /** Serve /healthz, /readyz and /metrics on METRICS_PORT (off in the all-in-one process). */
   opsServer?: boolean;
@@ -33,18 +34,16 @@ const RETRY_MS = 5_000;
 const STOP_WAIT_MS = 2_000;
 
 export function createBridge(deps: BridgeDeps) {
-  const { config, log, bus } = deps;
+  const { config, log, engine, requester } = deps;
   const closers = new Closers(log);
   const registry = deps.registry ?? createRegistry('bridge');
-  if (!deps.registry) registerDependencyGauge(registry, bus);
+  if (!deps.registry) registerDependencyGauge(registry, { engine, requester });
   const metrics = createBridgeMetrics(registry);
-  const prefix = `qchat:${config.INSTANCE_ID}:bridge:`;
-  const state: BridgeState = bus.redis ? new RedisBridgeState(bus.redis, prefix) : new MemoryBridgeState();
+  const { state } = engine.bridge;
   const owner = `${hostname()}-${randomUUID().slice(0, 8)}`;
-  const lease: Lease = bus.redis ? new RedisLease(bus.redis, `${prefix}lease`, owner, config.MATRIX_LEASE_MS) : new MemoryLease();
-  const rpc = new RpcClient(bus.requester, { timeoutMs: config.REQUEST_TIMEOUT_MS, retries: 1 });
+  const lease = engine.bridge.lease(owner, config.MATRIX_LEASE_MS);
+  const rpc = new RpcClient(requester, { timeoutMs: config.REQUEST_TIMEOUT_MS, retries: 1 });
   const subj = subjects(config.INSTANCE_ID);
-  const topic = keys(config.INSTANCE_ID).topic;
   let started = false;
   let active: Active | undefined;
   let lastRenewed = 0;
@@ -95,7 +94,7 @@ export function createBridge(deps: BridgeDeps) {
       chains.set(channel, next);
     };
     for (const channel of channels) {
-      unsubs.push(await bus.broker.subscribe(topic(channel), (payload) => {
+      unsubs.push(await engine.topics.subscribe(channel, (payload) => {
         const env = decodeEnvelope(payload);
         if (!env || env.route.to || env.route.conn || env.route.kind) return;
         const frame = env.frame.toString('utf8');
@@ -203,7 +202,7 @@ export function createBridge(deps: BridgeDeps) {
     log.info({ owner, active: active !== undefined, metricsPort: deps.opsServer !== false ? config.METRICS_PORT : undefined }, 'bridge started');
   }
 
-  const readiness = () => busReadiness(bus, { 'not started': started });
+  const readiness = () => busReadiness({ engine, requester }, { 'not started': started });
 
   return { start, stop: once(() => closers.closeAll()), readiness, registry, isActive: () => active !== undefined };
 }

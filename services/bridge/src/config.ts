@@ -1,4 +1,4 @@
-import { ConfigError, busSpec, channelsSpec, int, limitsFrom, limitsSpec, loadConfig, optionalStr, optionalUrl, str, type FieldParser } from '@qchat/runtime';
+import { ConfigError, busRules, busSpec, channelsSpec, int, limitsFrom, limitsRules, limitsSpec, loadConfig, optionalStr, optionalUrl, str, type FieldParser, type Rule } from '@qchat/runtime';
 
 /** `MATRIX_BRIDGE=QGIS=!room:server,Geotribu=!other:server`: channel → room, one room per channel. */
 function bridgeMap(): FieldParser<ReadonlyMap<string, string>> {
@@ -53,10 +53,13 @@ export const bridgeSpec = {
   METRICS_PORT: int(9103, { min: 0, max: 65535 }),
 };
 
+/** The rules every service applies to the shared variables (timeouts against the stop budget, limits). */
+export const bridgeRules: Rule[] = [...busRules, ...limitsRules];
+
 export type BridgeConfig = ReturnType<typeof loadBridgeConfig>;
 
 export function loadBridgeConfig(env: Record<string, string | undefined>) {
-  const c = loadConfig(bridgeSpec, env);
+  const c = loadConfig(bridgeSpec, env, bridgeRules);
   const problems: string[] = [];
   const ping = [c.MATRIX_PING_HOMESERVER, c.MATRIX_PING_ROOMID, c.MATRIX_PING_TOKEN];
   if (ping.some(Boolean) && !ping.every(Boolean)) problems.push('MATRIX_PING_HOMESERVER, MATRIX_PING_ROOMID and MATRIX_PING_TOKEN: set all three or none');

@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { BridgeConfig } from './config';
 import { SOURCE_KEY, messageIdFor, splitText, stripReplyFallback } from './content';
 import type { BridgeMetrics } from './metrics';
-import type { BridgeState } from './state';
+import type { BridgeState } from '@qchat/engine';
 import { DONE_TTL_MS } from './to-matrix';
 
 export interface FromMatrixDeps {

@@ -1,4 +1,4 @@
-import { createBus } from '@qchat/bus';
+import { connectBackends } from '@qchat/bus';
 import { createLogger, handleSignals, printable, runMain, type Logger } from '@qchat/runtime';
 import { loadBridgeConfig } from './config';
 import { createBridge } from './app';
@@ -12,8 +12,8 @@ await runMain(() => log!, async () => {
     throw new Error('bridge: REDIS_URL and NATS_URL are required (without them, npm start runs the bridge inside the all-in-one process)');
   }
   if (!config.pingEnabled && !config.bridgeEnabled) log.warn('neither the matrix ping nor MATRIX_BRIDGE is configured: nothing to do');
-  const bus = await createBus(config, log, 'bridge');
-  const bridge = createBridge({ config, log, bus });
+  const backends = await connectBackends(config, log, 'bridge');
+  const bridge = createBridge({ config, log, engine: backends.engine, requester: backends.requester });
   await bridge.start();
-  handleSignals({ stop: async () => { await bridge.stop(); await bus.close(); }, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, log });
+  handleSignals({ stop: async () => { await bridge.stop(); await backends.close(); }, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, log });
 });

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { BridgeConfig } from './config';
 import { imageContent, pingContent, textContent, type Origin } from './content';
 import type { Outbox } from './outbox';
-import type { BridgeState } from './state';
+import type { BridgeState } from '@qchat/engine';
 
 /** How long a sent mark is kept: longer than any history frame is worth carrying. */
 export const DONE_TTL_MS = 30 * 24 * 3600_000;

@@ -41,4 +41,9 @@ describe('bridge config', () => {
     expect(loadBridgeConfig({ ...base, MATRIX_BRIDGE_AUTHOR_SUFFIX: ' (matrix)' }).MATRIX_BRIDGE_AUTHOR_SUFFIX).toBe(' (matrix)');
     expect(loadBridgeConfig(base).MATRIX_BRIDGE_AUTHOR_SUFFIX).toBe('[m]');
   });
+
+  it('applies the rules every service shares: timeouts against the stop budget, limits against each other', () => {
+    expect(() => loadBridgeConfig({ ...base, REQUEST_TIMEOUT_MS: '20000', SHUTDOWN_TIMEOUT_MS: '10000' })).toThrow(/REQUEST_TIMEOUT_MS/);
+    expect(() => loadBridgeConfig({ ...base, MIN_AUTHOR_LENGTH: '40', MAX_AUTHOR_LENGTH: '32' })).toThrow(/MIN_AUTHOR_LENGTH/);
+  });
 });

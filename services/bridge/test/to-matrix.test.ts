@@ -4,7 +4,7 @@ import { silentLogger } from '@qchat/runtime';
 import { describe, expect, it } from 'vitest';
 import type { MatrixClient } from '@qchat/matrix';
 import type { Outbox } from '../src/outbox';
-import { MemoryBridgeState } from '../src/state';
+import { createEngine } from '@qchat/engine';
 import { ToMatrix } from '../src/to-matrix';
 
 function setup() {
@@ -16,7 +16,7 @@ function setup() {
       INSTANCE_ID: 'qchat', limits: DEFAULT_LIMITS, MATRIX_PING_MESSAGE_PREFIX: '@matrixping', MATRIX_PING_ROOMID: undefined,
       MATRIX_BRIDGE: new Map([['QGIS', '!room:hs']]), MATRIX_BRIDGE_AUTHOR_SUFFIX: '[m]',
     },
-    state: new MemoryBridgeState(),
+    state: createEngine({ kind: 'memory', instance: 'qchat', edgeTtlMs: 10_000 }, silentLogger(), 'test').bridge.state,
     ping: undefined,
     bridge: { client: {} as MatrixClient, outbox },
     log: silentLogger(),

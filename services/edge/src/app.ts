@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { QChatError, keys, subjects, type TextBody } from '@qchat/protocol';
-import { RpcClient, type Bus } from '@qchat/bus';
+import { QChatError, subjects, type TextBody } from '@qchat/protocol';
+import { RpcClient, type Requester } from '@qchat/bus';
+import type { Engine } from '@qchat/engine';
 import { Closers, OutageLog, PROTOCOL_VERSION, closeServer, createRegistry, graceReadiness, once, registerDependencyGauge, startOpsServer, type OpsRoute, type Registry } from '@qchat/runtime';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
@@ -21,7 +22,9 @@ import { Hub } from './ws/hub';
 export interface EdgeDeps {
   config: EdgeConfig;
   log: Logger;
-  bus: Bus;
+  /** Channel topics (the edge only reads them), and requests to presence and relay. */
+  engine: Engine;
+  requester: Requester;
   registry?: Registry;
   /** Extra routes on the ops port (METRICS_PORT), beside /healthz, /readyz and /metrics. */
   opsRoutes?: OpsRoute[];
@@ -34,19 +37,18 @@ function displayUrl(host: string | undefined, port: number, path: string): strin
 }
 
 export function createEdge(deps: EdgeDeps) {
-  const { config, log, bus } = deps;
+  const { config, log, engine, requester } = deps;
   const closers = new Closers(log);
   const registry = deps.registry ?? createRegistry('edge');
-  if (!deps.registry) registerDependencyGauge(registry, bus);
+  if (!deps.registry) registerDependencyGauge(registry, { engine, requester });
   const metrics = createEdgeMetrics(registry, { channels: config.CHANNELS });
-  const rpc = new RpcClient(bus.requester, { timeoutMs: config.REQUEST_TIMEOUT_MS, retries: 1, observer: metrics.observer });
+  const rpc = new RpcClient(requester, { timeoutMs: config.REQUEST_TIMEOUT_MS, retries: 1, observer: metrics.observer });
   // Calls failing because relay or presence cannot answer are logged once per outage, not once per message.
   const timeouts = { requestMs: config.REQUEST_TIMEOUT_MS, imageMs: config.IMAGE_TIMEOUT_MS };
   const backend = watchBackend(createBackend(rpc, subjects(config.INSTANCE_ID), config.EDGE_ID, timeouts), new OutageLog(log, 'presence or relay'));
-  const topic = keys(config.INSTANCE_ID).topic;
-  const hub = new Hub({ broker: bus.broker, topic, maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES, stallTimeoutMs: config.WS_STALL_TIMEOUT_MS, maxUnsentBytes: config.WS_MAX_UNSENT_BYTES, nbUsersIntervalMs: config.NB_USERS_INTERVAL_MS, metrics, log });
+  const hub = new Hub({ topics: engine.topics, maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES, stallTimeoutMs: config.WS_STALL_TIMEOUT_MS, maxUnsentBytes: config.WS_MAX_UNSENT_BYTES, nbUsersIntervalMs: config.NB_USERS_INTERVAL_MS, metrics, log });
   const bans = new BanList(async () => (await backend.bans()).bans, log);
-  const matrix = config.MATRIX_CHAT_ENABLED ? new MatrixEndpoint({ config, requester: bus.requester, registry, log: log.child({ component: 'matrix' }) }) : undefined;
+  const matrix = config.MATRIX_CHAT_ENABLED ? new MatrixEndpoint({ config, requester, registry, log: log.child({ component: 'matrix' }) }) : undefined;
   const gateway = new Gateway({ config, hub, backend, metrics, log, bans, otherUpgrades: matrix && ((req, socket, head) => matrix.upgrade(req, socket, head)) });
   const trust = { hops: config.TRUST_PROXY_HOPS, proxies: blockList(config.TRUSTED_PROXIES) };
   let adminPort: number | undefined;
@@ -54,7 +56,7 @@ export function createEdge(deps: EdgeDeps) {
   let server: Server | undefined;
   let ops: Server | undefined;
 
-  const grace = graceReadiness(bus, config.READINESS_GRACE_MS);
+  const grace = graceReadiness({ engine, requester }, config.READINESS_GRACE_MS);
   closers.defer('readiness', grace.stop);
   const readiness = () => grace.readiness({ 'shutting down': !closing });
 
@@ -108,14 +110,14 @@ export function createEdge(deps: EdgeDeps) {
       routes: deps.opsRoutes,
       onError: (err, req) => log.error({ err, method: req.method, path: req.url }, 'ops request failed'),
     }), closeServer);
-    adminPort = await startModeration({ config, bus, controlTopic: keys(config.INSTANCE_ID).control, backend, hub, bans, metrics, log, closers });
+    adminPort = await startModeration({ config, topics: engine.topics, backend, hub, bans, metrics, log, closers });
     log.info({
       page: displayUrl(config.HOST, port(), '/'),
       docs: displayUrl(config.HOST, port(), '/docs'),
       metrics: displayUrl(config.METRICS_HOST, opsPort(), '/metrics'),
       channels: config.CHANNELS,
-      broker: bus.mode.broker,
-      requests: bus.mode.requester,
+      engine: engine.mode,
+      requests: requester.mode,
     }, `edge listening: open ${displayUrl(config.HOST, port(), '/')} (API docs at /docs), metrics on ${displayUrl(config.METRICS_HOST, opsPort(), '/metrics')}`);
   }
 

@@ -1,12 +1,12 @@
 import { QChatError, subjects } from '@qchat/protocol';
-import { RpcClient, createBus, type Bus } from '@qchat/bus';
+import { RpcClient, connectBackends, type Backends, type Requester } from '@qchat/bus';
 import { checkConfigAndExit, checkConfigRequested, createLogger, handleSignals, printable, runMain, type Logger } from '@qchat/runtime';
 import { loadEdgeConfig, type EdgeConfig } from './config';
 import { createEdge } from './app';
 
 /** True when NATS has no member of the presence or relay queue groups (a lone edge must serve them itself). */
-async function backendsMissing(bus: Bus, config: EdgeConfig): Promise<boolean> {
-  const rpc = new RpcClient(bus.requester, { timeoutMs: 2_000, retries: 0 });
+async function backendsMissing(requester: Requester, config: EdgeConfig): Promise<boolean> {
+  const rpc = new RpcClient(requester, { timeoutMs: 2_000, retries: 0 });
   const subj = subjects(config.INSTANCE_ID);
   const probes = [
     rpc.call(subj.presenceCounts, { channels: [] }),
@@ -32,17 +32,17 @@ await runMain(() => log!, async () => {
   const config = configs?.edge ?? loadEdgeConfig(process.env);
   log = createLogger({ service: 'edge', level: config.LOG_LEVEL, format: config.LOG_FORMAT, bindings: { instance: config.INSTANCE_ID, edge: config.EDGE_ID } });
   const local = !config.REDIS_URL || !config.NATS_URL;
-  const bus = local ? undefined : await createBus(config, log, 'edge');
-  const embed = config.EMBED_SERVICES === 'always' || local || (config.EMBED_SERVICES === 'auto' && await backendsMissing(bus!, config));
+  const backends: Backends | undefined = local ? undefined : await connectBackends(config, log, 'edge');
+  const embed = config.EMBED_SERVICES === 'always' || local || (config.EMBED_SERVICES === 'auto' && await backendsMissing(backends!.requester, config));
   if (embed) {
     if (!local) log.warn('no presence or relay answers on NATS: serving them in this edge (EMBED_SERVICES=never to refuse)');
     const { startStack } = await import('@qchat/all-in-one');
-    const stack = await startStack(process.env, log, bus, configs);
+    const stack = await startStack(process.env, log, backends, configs);
     handleSignals({ stop: stack.stop, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, log });
     return;
   }
   log.debug({ config: printable(config) }, 'configuration');
-  const edge = createEdge({ config, log, bus: bus! });
+  const edge = createEdge({ config, log, engine: backends!.engine, requester: backends!.requester });
   await edge.start();
-  handleSignals({ stop: async () => { await edge.stop(); await bus!.close(); }, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, log });
+  handleSignals({ stop: async () => { await edge.stop(); await backends!.close(); }, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, log });
 });

@@ -1,5 +1,6 @@
-import { QChatError, QUEUE, keys, subjects } from '@qchat/protocol';
-import { serveRpc, type Bus } from '@qchat/bus';
+import { QChatError, QUEUE, subjects } from '@qchat/protocol';
+import { serveRpc, type Requester } from '@qchat/bus';
+import type { Engine } from '@qchat/engine';
 import { Closers, OutageLog, registerDependencyGauge, graceReadiness, closeServer, createRegistry, isConnectionError, once, startOpsServer, type Registry } from '@qchat/runtime';
 import type { Logger } from 'pino';
 import { Announcer } from './announcer';
@@ -8,34 +9,32 @@ import { createHandlers } from './handlers';
 import { createModerationHandlers } from './handlers/moderation';
 import { createPresenceMetrics } from './metrics';
 import { startReaper } from './reaper';
-import { MemoryModerationStore, MemoryPresenceStore, RedisModerationStore, RedisPresenceStore, type PresenceStore } from './store';
 
 export interface PresenceDeps {
   config: PresenceConfig;
   log: Logger;
-  bus: Bus;
+  /** Shared state and broadcast (presence, moderation), and the requests presence answers. */
+  engine: Engine;
+  requester: Requester;
   registry?: Registry;
   opsServer?: boolean;
 }
 
 export function createPresence(deps: PresenceDeps) {
-  const { config, log, bus } = deps;
+  const { config, log, engine, requester } = deps;
   const closers = new Closers(log);
   const registry = deps.registry ?? createRegistry('presence');
-  if (!deps.registry) registerDependencyGauge(registry, bus);
+  if (!deps.registry) registerDependencyGauge(registry, { engine, requester });
   const metrics = createPresenceMetrics(registry);
-  const store: PresenceStore = bus.redis
-    ? new RedisPresenceStore(bus.redis, { instance: config.INSTANCE_ID, edgeTtlMs: config.EDGE_TTL_MS })
-    : new MemoryPresenceStore({ edgeTtlMs: config.EDGE_TTL_MS });
-  const moderation = bus.redis ? new RedisModerationStore(bus.redis, config.INSTANCE_ID) : new MemoryModerationStore();
-  const mod = createModerationHandlers({ channels: config.CHANNELS, store, moderation, broker: bus.broker, controlTopic: keys(config.INSTANCE_ID).control });
+  const { presence: store, moderation } = engine;
+  const mod = createModerationHandlers({ channels: config.CHANNELS, store, moderation, topics: engine.topics });
   const handlerDeps = {
-    channels: config.CHANNELS, largeChannel: config.LARGE_CHANNEL_MEMBERS, store, announce: new Announcer(bus.broker, keys(config.INSTANCE_ID), metrics, bus.redis), metrics,
+    channels: config.CHANNELS, largeChannel: config.LARGE_CHANNEL_MEMBERS, store, announce: new Announcer(engine, metrics), metrics,
     moderation, nickBanned: mod.nickBanned,
   };
   const subj = subjects(config.INSTANCE_ID);
   let serving = false;
-  const grace = graceReadiness(bus, config.READINESS_GRACE_MS);
+  const grace = graceReadiness({ engine, requester }, config.READINESS_GRACE_MS);
   closers.defer('readiness', grace.stop);
   const readiness = () => grace.readiness({ 'not serving': serving });
   // A Redis outage fails every request: logged when it starts and when it ends, not once per request.
@@ -69,7 +68,7 @@ export function createPresence(deps: PresenceDeps) {
           return out;
         } catch (err) {
           // Redis away is an outage (`unavailable`, retryable, the edge says "try again"), not a handler bug.
-          if (!(err instanceof QChatError) && (isConnectionError(err) || !bus.broker.ready())) {
+          if (!(err instanceof QChatError) && (isConnectionError(err) || !engine.ready())) {
             outage.failed(err, { op });
             metrics.operations.inc({ op, outcome: 'unavailable' });
             throw new QChatError('unavailable', 'presence store unavailable', { cause: err });
@@ -78,9 +77,9 @@ export function createPresence(deps: PresenceDeps) {
           throw err;
         }
       };
-      closers.defer(subject, await serveRpc(bus.requester, subject, QUEUE.presence, counted, log));
+      closers.defer(subject, await serveRpc(requester, subject, QUEUE.presence, counted, log));
     }
-    const hearing = () => bus.broker.ready() && bus.requester.ready();
+    const hearing = () => engine.ready() && requester.ready();
     closers.defer('reaper', startReaper({ ...handlerDeps, log, intervalMs: config.REAP_INTERVAL_MS, edgeTtlMs: config.EDGE_TTL_MS, hearing }));
     serving = true;
     closers.defer('serving', () => { serving = false; });
@@ -89,7 +88,7 @@ export function createPresence(deps: PresenceDeps) {
     }
     log.info({
       channels: config.CHANNELS,
-      store: bus.redis ? 'redis' : 'memory',
+      store: engine.mode,
       metrics: deps.opsServer !== false ? `http://${config.METRICS_HOST}:${config.METRICS_PORT}/metrics` : undefined,
     }, 'presence started');
   }

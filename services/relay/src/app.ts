@@ -1,10 +1,10 @@
-import { QChatError, QUEUE, keys, subjects } from '@qchat/protocol';
-import { serveRpc, type Bus } from '@qchat/bus';
+import { QChatError, QUEUE, subjects } from '@qchat/protocol';
+import { serveRpc, type Requester } from '@qchat/bus';
+import type { Engine } from '@qchat/engine';
 import { Closers, OutageLog, registerDependencyGauge, graceReadiness, closeServer, createRegistry, once, startOpsServer, type Registry } from '@qchat/runtime';
 import type { Logger } from 'pino';
 import type { RelayConfig } from './config';
 import { createRelayMetrics } from './metrics';
-import { MemoryHistoryStore, RedisHistoryStore, type HistoryStore } from './store';
 import { createPublishHandler } from './handlers/publish';
 import { createHistoryHandler } from './handlers/history';
 import { ImageQueue } from './image-queue';
@@ -14,7 +14,9 @@ import { createModerationHandlers } from './handlers/moderation';
 export interface RelayDeps {
   config: RelayConfig;
   log: Logger;
-  bus: Bus;
+  /** Shared state and broadcast (history), and the requests relay answers. */
+  engine: Engine;
+  requester: Requester;
   /** Shared registry in the all-in-one process; otherwise the relay makes its own. */
   registry?: Registry;
   /** Serve /healthz, /readyz and /metrics on METRICS_PORT (off in the all-in-one process, where the edge serves them). */
@@ -22,15 +24,15 @@ export interface RelayDeps {
 }
 
 export function createRelay(deps: RelayDeps) {
-  const { config, log, bus } = deps;
+  const { config, log, engine, requester } = deps;
   const closers = new Closers(log);
   const registry = deps.registry ?? createRegistry('relay');
-  if (!deps.registry) registerDependencyGauge(registry, bus);
+  if (!deps.registry) registerDependencyGauge(registry, { engine, requester });
   const metrics = createRelayMetrics(registry);
-  const store: HistoryStore = bus.redis ? new RedisHistoryStore(bus.redis, config.INSTANCE_ID) : new MemoryHistoryStore();
+  const store = engine.history;
   const subj = subjects(config.INSTANCE_ID);
   let serving = false;
-  const grace = graceReadiness(bus, config.READINESS_GRACE_MS);
+  const grace = graceReadiness({ engine, requester }, config.READINESS_GRACE_MS);
   closers.defer('readiness', grace.stop);
   const readiness = () => grace.readiness({ 'not serving': serving });
   // Store or publish failures during a Redis outage: logged when it starts and when it ends, not per message.
@@ -49,13 +51,13 @@ export function createRelay(deps: RelayDeps) {
   async function start(): Promise<void> {
     configureImageDecoder();
     const images = new ImageQueue(config.IMAGE_CONCURRENCY, config.IMAGE_QUEUE_LENGTH);
-    const publish = watched(createPublishHandler({ config, store, broker: bus.broker, keys: keys(config.INSTANCE_ID), metrics, log, images, decodeLimits: config.decodeLimits }));
+    const publish = watched(createPublishHandler({ config, store, metrics, log, images, decodeLimits: config.decodeLimits }));
     const history = watched(createHistoryHandler({ channels: config.CHANNELS, store }));
-    closers.defer('relay.publish', await serveRpc(bus.requester, subj.relayPublish, QUEUE.relay, publish, log));
-    closers.defer('relay.history', await serveRpc(bus.requester, subj.relayHistory, QUEUE.relay, history, log));
+    closers.defer('relay.publish', await serveRpc(requester, subj.relayPublish, QUEUE.relay, publish, log));
+    closers.defer('relay.history', await serveRpc(requester, subj.relayHistory, QUEUE.relay, history, log));
     const moderation = createModerationHandlers({ channels: config.CHANNELS, store });
-    closers.defer('relay.delete', await serveRpc(bus.requester, subj.relayDelete, QUEUE.relay, moderation.remove, log));
-    closers.defer('relay.clear', await serveRpc(bus.requester, subj.relayClear, QUEUE.relay, moderation.clear, log));
+    closers.defer('relay.delete', await serveRpc(requester, subj.relayDelete, QUEUE.relay, moderation.remove, log));
+    closers.defer('relay.clear', await serveRpc(requester, subj.relayClear, QUEUE.relay, moderation.clear, log));
     serving = true;
     closers.defer('serving', () => { serving = false; });
     if (deps.opsServer !== false) {

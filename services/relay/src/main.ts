@@ -1,4 +1,4 @@
-import { createBus } from '@qchat/bus';
+import { connectBackends } from '@qchat/bus';
 import { checkConfigAndExit, checkConfigRequested, createLogger, handleSignals, printable, runMain, type Logger } from '@qchat/runtime';
 import { loadRelayConfig } from './config';
 import { createRelay } from './app';
@@ -12,8 +12,8 @@ await runMain(() => log!, async () => {
   log = createLogger({ service: 'relay', level: config.LOG_LEVEL, format: config.LOG_FORMAT, bindings: { instance: config.INSTANCE_ID } });
   log.debug({ config: printable(config) }, 'configuration');
   if (config.MEMORY_MODE && (!config.REDIS_URL || !config.NATS_URL)) log.warn('MEMORY_MODE: running in memory; no edge outside this process can reach this relay');
-  const bus = await createBus(config, log, 'relay');
-  const relay = createRelay({ config, log, bus });
+  const backends = await connectBackends(config, log, 'relay');
+  const relay = createRelay({ config, log, engine: backends.engine, requester: backends.requester });
   await relay.start();
-  handleSignals({ stop: async () => { await relay.stop(); await bus.close(); }, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, log });
+  handleSignals({ stop: async () => { await relay.stop(); await backends.close(); }, timeoutMs: config.SHUTDOWN_TIMEOUT_MS, log });
 });

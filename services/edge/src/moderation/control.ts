@@ -4,7 +4,7 @@
  * and counted.
  */
 import { parseControl, type ControlMessage } from '@qchat/protocol';
-import type { Broker, Unsubscribe } from '@qchat/bus';
+import type { Topics, Unsubscribe } from '@qchat/engine';
 import type { Logger } from 'pino';
 import type { EdgeMetrics } from '../metrics';
 import type { Hub } from '../ws/hub';
@@ -14,8 +14,7 @@ import type { BanList } from './ban-list';
 const RETRY_MS = 1_000;
 
 export interface ControlDeps {
-  broker: Broker;
-  topic: string;
+  topics: Pick<Topics, 'subscribeControl'>;
   hub: Hub;
   bans: BanList;
   metrics: EdgeMetrics;
@@ -53,7 +52,7 @@ export function startControl(deps: ControlDeps): () => Promise<void> {
   let stopped = false;
   let unsubscribe: Unsubscribe | undefined;
   const attempt = () => {
-    deps.broker.subscribe(deps.topic, (payload) => handleControl(deps, payload)).then(
+    deps.topics.subscribeControl((payload) => handleControl(deps, payload)).then(
       (u) => {
         if (stopped) void u();
         else unsubscribe = u;

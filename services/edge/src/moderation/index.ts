@@ -1,5 +1,5 @@
 /** Wires moderation into an edge: the ban list, the control topic, and the admin server when ADMIN_TOKEN is set. */
-import type { Bus } from '@qchat/bus';
+import type { Topics } from '@qchat/engine';
 import { VERSION, closeServer, type Closers } from '@qchat/runtime';
 import type { Logger } from 'pino';
 import type { Backend } from '../backend';
@@ -15,8 +15,7 @@ const BAN_RELOAD_MS = 10_000;
 
 export interface ModerationWiring {
   config: { ADMIN_TOKEN?: string | undefined; ADMIN_PORT: number; ADMIN_HOST: string; EDGE_ID: string };
-  bus: Bus;
-  controlTopic: string;
+  topics: Topics;
   backend: Backend;
   hub: Hub;
   bans: BanList;
@@ -28,7 +27,7 @@ export interface ModerationWiring {
 /** Returns the admin port when the API is served, else undefined. */
 export async function startModeration(w: ModerationWiring): Promise<number | undefined> {
   w.closers.defer('ban list', w.bans.start(BAN_RELOAD_MS));
-  w.closers.defer('control topic', startControl({ broker: w.bus.broker, topic: w.controlTopic, hub: w.hub, bans: w.bans, metrics: w.metrics, log: w.log }));
+  w.closers.defer('control topic', startControl({ topics: w.topics, hub: w.hub, bans: w.bans, metrics: w.metrics, log: w.log }));
   const token = w.config.ADMIN_TOKEN;
   if (!token) return undefined;
   const server = await startAdminServer({

@@ -4,7 +4,7 @@
  * every selected socket, and each socket gets at most one (corked) write per event-loop turn.
  */
 import { CLOSE, type Route } from '@qchat/protocol';
-import type { Broker, Unsubscribe } from '@qchat/bus';
+import type { Topics, Unsubscribe } from '@qchat/engine';
 import type { Logger } from 'pino';
 import type { EdgeMetrics } from '../metrics';
 import { inspectBrokerMessage } from './broker-frames';
@@ -27,8 +27,8 @@ interface ChannelEntry {
 }
 
 export interface HubDeps {
-  broker: Broker;
-  topic: (channel: string) => string;
+  /** The engine's channel topics. */
+  topics: Topics;
   /** Unsent data a socket may hold without draining any of it (see `keepsUp`). */
   maxBufferedBytes: number;
   /** How long a socket over maxBufferedBytes may go without draining a byte before it is cut as a slow consumer. */
@@ -72,7 +72,7 @@ export class Hub {
 
   private subscribe(entry: ChannelEntry): void {
     const channel = entry.channel;
-    entry.subscribed = this.deps.broker.subscribe(this.deps.topic(channel), (payload) => this.deliver(channel, payload));
+    entry.subscribed = this.deps.topics.subscribe(channel, (payload) => this.deliver(channel, payload));
     entry.subscribed.then(
       () => this.deps.metrics.subscriptions.set(this.channels.size),
       (err: unknown) => {

@@ -2,7 +2,7 @@
 import { QChatError, reasons, type PresenceCountsReply, type PresenceCountsRequest, type PresenceEdgeDownReply, type PresenceEdgeDownRequest, type PresenceHeartbeatReply, type PresenceHeartbeatRequest, type PresenceJoinReply, type PresenceJoinRequest, type PresenceLeaveReply, type PresenceLeaveRequest, type PresenceRegisterReply, type PresenceRegisterRequest, type PresenceSyncReply, type PresenceSyncRequest, type PresenceUsersReply, type PresenceUsersRequest } from '@qchat/protocol';
 import type { Announcer } from '../announcer';
 import type { PresenceMetrics } from '../metrics';
-import type { ModerationStore, PresenceStore, Reclaimed } from '../store';
+import type { ModerationStore, PresenceStore, Reclaimed } from '@qchat/engine';
 
 export interface HandlerDeps {
   channels: readonly string[];
@@ -38,7 +38,7 @@ export async function announceReclaimed(deps: HandlerDeps, removed: Reclaimed[])
     if (!isLarge(deps, count)) {
       for (const r of removed) if (r.channel === channel && r.nick !== null) await deps.announce.exiter(channel, r.nick);
     }
-    await deps.announce.count(channel, count);
+    await deps.announce.count(channel);
   }
 }
 
@@ -47,7 +47,8 @@ export function createHandlers(deps: HandlerDeps) {
   return {
     async join(req: PresenceJoinRequest): Promise<PresenceJoinReply> {
       knownChannel(deps, req.channel);
-      const frame = await announce.count(req.channel, await store.join(req.channel, req.conn, req.edge));
+      await store.join(req.channel, req.conn, req.edge);
+      const frame = await announce.count(req.channel);
       // Metadata for moderators only: a failure to keep it never fails the join.
       if (req.addr !== undefined) {
         await deps.moderation?.setMeta(req.channel, req.conn, { addr: req.addr, since: req.since ?? Date.now() }).catch(() => undefined);
@@ -69,16 +70,23 @@ export function createHandlers(deps: HandlerDeps) {
       return { registered: true };
     },
 
-    /** A leave; with keepConnection (an inbound `exiter` naming the socket's own nickname) only the nickname goes. */
+    /**
+     * A leave; with keepConnection (an inbound `exiter` naming the socket's own nickname) only the nickname goes, in
+     * one atomic release: the connection never leaves the count.
+     */
     async leave(req: PresenceLeaveRequest): Promise<PresenceLeaveReply> {
+      if (req.keepConnection) {
+        const released = await store.release(req.channel, req.conn);
+        if (released.nick !== null && !isLarge(deps, released.count)) await announce.exiter(req.channel, released.nick);
+        await announce.count(req.channel);
+        return { nick: released.nick, count: released.count };
+      }
       const left = await store.leave(req.channel, req.conn);
-      let count = left.count;
-      if (req.keepConnection) count = await store.join(req.channel, req.conn, req.edge);
-      else await deps.moderation?.dropMeta(req.channel, [req.conn]).catch(() => undefined);
-      if (!left.existed && !req.keepConnection) return { nick: null, count };
-      if (left.nick !== null && !isLarge(deps, count)) await announce.exiter(req.channel, left.nick);
-      await announce.count(req.channel, count);
-      return { nick: left.nick, count };
+      await deps.moderation?.dropMeta(req.channel, [req.conn]).catch(() => undefined);
+      if (!left.existed) return { nick: null, count: left.count };
+      if (left.nick !== null && !isLarge(deps, left.count)) await announce.exiter(req.channel, left.nick);
+      await announce.count(req.channel);
+      return { nick: left.nick, count: left.count };
     },
 
     async users(req: PresenceUsersRequest): Promise<PresenceUsersReply> {
@@ -98,7 +106,7 @@ export function createHandlers(deps: HandlerDeps) {
     async sync(req: PresenceSyncRequest): Promise<PresenceSyncReply> {
       const result = await store.sync(req.edge, req.conns);
       deps.metrics.rebuilds.inc();
-      for (const channel of result.channels) await announce.count(channel, await store.count(channel));
+      for (const channel of result.channels) await announce.count(channel);
       return { lostNicks: result.lostNicks };
     },
 

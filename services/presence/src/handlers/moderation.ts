@@ -8,15 +8,14 @@ import {
   type PresenceHolderRequest, type PresenceKickReply, type PresenceKickRequest, type PresenceUnbanReply,
   type PresenceUnbanRequest,
 } from '@qchat/protocol';
-import type { Broker } from '@qchat/bus';
-import type { ModerationStore, PresenceStore } from '../store';
+import type { ModerationStore, PresenceStore, Topics } from '@qchat/engine';
 
 export interface ModerationDeps {
   channels: readonly string[];
   store: PresenceStore;
   moderation: ModerationStore;
-  broker: Broker;
-  controlTopic: string;
+  /** Kicks and ban-list changes go out on the control topic. */
+  topics: Pick<Topics, 'publishControl'>;
   now?: () => number;
 }
 
@@ -32,7 +31,7 @@ export function createModerationHandlers(deps: ModerationDeps) {
   const known = (channel: string) => {
     if (!deps.channels.includes(channel)) throw new QChatError('channel_not_found', `Channel '${channel}' not registered`);
   };
-  const control = (m: ControlMessage) => deps.broker.publish(deps.controlTopic, Buffer.from(JSON.stringify(m), 'utf8'));
+  const control = (m: ControlMessage) => deps.topics.publishControl(Buffer.from(JSON.stringify(m), 'utf8'));
   const nickBanned = async (nick: string) => (await deps.moderation.bans(now())).some((b) => b.kind === 'nickname' && b.value === nick);
 
   return {

@@ -1,5 +1,5 @@
 import { QChatError, type RelayHistoryReply, type RelayHistoryRequest } from '@qchat/protocol';
-import type { HistoryStore } from '../store';
+import type { HistoryStore } from '@qchat/engine';
 
 /** relay.history: the stored frames of a channel, oldest first, exactly as they were broadcast. */
 export function createHistoryHandler(deps: { channels: readonly string[]; store: HistoryStore }) {

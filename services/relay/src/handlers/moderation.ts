@@ -1,5 +1,5 @@
 import { QChatError, type RelayClearReply, type RelayClearRequest, type RelayDeleteReply, type RelayDeleteRequest } from '@qchat/protocol';
-import type { HistoryStore } from '../store';
+import type { HistoryStore } from '@qchat/engine';
 
 /** relay.delete and relay.clear: moderators remove stored messages; history simply stops replaying them. */
 export function createModerationHandlers(deps: { channels: readonly string[]; store: HistoryStore }) {

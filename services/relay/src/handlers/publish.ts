@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { CHEAT_CODES, QChatError, encodeEnvelope, frameJson, nowSeconds, publishBudgetMs, reasons, type ChatBody, type Keys, type RelayPublishReply, type RelayPublishRequest, type Route } from '@qchat/protocol';
-import type { Broker } from '@qchat/bus';
+import { CHEAT_CODES, QChatError, encodeEnvelope, frameJson, nowSeconds, publishBudgetMs, reasons, type ChatBody, type RelayPublishReply, type RelayPublishRequest, type Route } from '@qchat/protocol';
+import type { Claim, HistoryStore } from '@qchat/engine';
 import type { Logger } from 'pino';
 import type { RelayConfig } from '../config';
 import type { RelayMetrics } from '../metrics';
-import type { Claim, HistoryStore } from '../store';
 import { transformImage, type DecodeLimits } from '../image';
 import type { ImageQueue } from '../image-queue';
 
@@ -13,12 +12,11 @@ const MARK_TTL_MS = 60_000;
 
 export interface PublishDeps {
   config: Pick<RelayConfig, 'CHANNELS' | 'MAX_STORED_MESSAGES' | 'REQUEST_TIMEOUT_MS' | 'IMAGE_TIMEOUT_MS' | 'limits'>;
+  /** The engine's history: commit stores and publishes in one step. */
   store: HistoryStore;
-  broker: Broker;
   /** Bounds image work: concurrency, queue length, deadline (see image-queue.ts). */
   images: ImageQueue;
   decodeLimits: DecodeLimits;
-  keys: Keys;
   metrics: RelayMetrics;
   log: Logger;
 }
@@ -83,19 +81,17 @@ export function createPublishHandler(deps: PublishDeps) {
       const frame = frameJson(body, req.id, nowSeconds());
       const route: Route = body.type === 'like' ? { id: req.id, to: body.liked_author } : { id: req.id };
       const payload = encodeEnvelope(route, frame);
-      const topic = deps.keys.topic(req.channel);
       const max = storable(body) ? deps.config.MAX_STORED_MESSAGES : 0;
       if (Date.now() > deadline) throw new QChatError('unavailable', 'message took longer than its budget; not published');
       // Only PUT answers with the frame; a socket's sender gets the broadcast echo, so a big image is not kept twice.
       const result = req.source === 'http' ? frame : NO_FRAME;
-      const done = await deps.store.commit(req.id, owner, { channel: req.channel, frame, result, max, topic, payload }, MARK_TTL_MS);
+      const done = await deps.store.commit(req.id, owner, { channel: req.channel, frame, result, max, payload }, MARK_TTL_MS);
       if (done.state === 'lost') {
         // A retry took this message over (this attempt had been given up): its outcome is the message's.
         if (done.frame === null) throw new QChatError('unavailable', 'message is being processed by a retry');
         deps.metrics.processed.inc({ type, outcome: 'duplicate' });
         return { frame: resultOf(req, done.frame) };
       }
-      if (!done.published) await deps.broker.publish(topic, payload);
       deps.metrics.processed.inc({ type, outcome: 'published' });
       deps.metrics.publishedBytes.inc(payload.length);
       return { frame: resultOf(req, result) };

@@ -1,4 +1,4 @@
-import type { Broker, Unsubscribe } from './broker';
+import type { Broker, Unsubscribe } from '../broker';
 
 /** In-process broker: a real implementation for the all-in-one mode and unit tests. Delivery is asynchronous, as over a network. */
 export class MemoryBroker implements Broker {
@@ -6,6 +6,11 @@ export class MemoryBroker implements Broker {
   private closed = false;
 
   async publish(topic: string, payload: Buffer): Promise<void> {
+    this.publishNow(topic, payload);
+  }
+
+  /** Publishes synchronously (delivery stays asynchronous): what a memory engine part does in one step with its own change. */
+  publishNow(topic: string, payload: Buffer): void {
     if (this.closed) throw new Error('broker closed');
     const subs = this.topics.get(topic);
     if (!subs || subs.size === 0) return;

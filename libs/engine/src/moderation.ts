@@ -4,7 +4,7 @@ import type { Ban, BanKind } from '@qchat/protocol';
 export interface ConnMeta { addr: string; since: number }
 
 /**
- * What moderators need beyond presence: each connection's address and connect time, and the bans. Connection
+ * The engine's `moderation` part: what moderators need beyond presence: each connection's address and connect time, and the bans. Connection
  * metadata is written beside the (atomic) presence state, not inside it: an entry whose connection is gone is
  * ignored by readers and removed on the next listing, so a lost cleanup only leaves a little garbage.
  */

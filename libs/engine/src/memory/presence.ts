@@ -1,5 +1,7 @@
 import type { ConnState } from '@qchat/protocol';
-import type { LeaveResult, Member, PresenceStore, Reclaimed, RegisterResult } from './store';
+import type { Keys } from '../keys';
+import type { LeaveResult, Member, PresenceStore, Reclaimed, RegisterResult, ReleaseResult } from '../presence';
+import type { MemoryBroker } from './broker';
 
 interface ChannelState {
   /** conn -> edge */
@@ -30,7 +32,7 @@ export class MemoryPresenceStore implements PresenceStore {
   private readonly ttlMs: number;
   private readonly now: () => number;
 
-  constructor(opts: { edgeTtlMs: number; now?: () => number }) {
+  constructor(private readonly broker: MemoryBroker, private readonly k: Keys, opts: { edgeTtlMs: number; now?: () => number }) {
     this.ttlMs = opts.edgeTtlMs;
     this.now = opts.now ?? Date.now;
   }
@@ -57,11 +59,24 @@ export class MemoryPresenceStore implements PresenceStore {
     const edge = st?.conns.get(conn);
     if (st && edge !== undefined) {
       st.conns.delete(conn);
-      this.release(edge, member(channel, conn));
+      this.dropFromEdge(edge, member(channel, conn));
     }
     const nick = this.unregister(channel, conn);
     this.prune(channel);
     return { existed: edge !== undefined, nick, count: await this.count(channel) };
+  }
+
+  async release(channel: string, conn: string): Promise<ReleaseResult> {
+    const nick = this.unregister(channel, conn);
+    const joined = this.channels.get(channel)?.conns.has(conn) ?? false;
+    this.prune(channel);
+    return { joined, nick, count: this.channels.get(channel)?.conns.size ?? 0 };
+  }
+
+  async publishCount(channel: string, head: Buffer, tail: string): Promise<number> {
+    const n = this.channels.get(channel)?.conns.size ?? 0;
+    this.broker.publishNow(this.k.topic(channel), Buffer.concat([head, Buffer.from(`${n}${tail}`, 'utf8')]));
+    return n;
   }
 
   async count(channel: string): Promise<number> {
@@ -158,7 +173,7 @@ export class MemoryPresenceStore implements PresenceStore {
     const st = this.state(channel);
     const prev = st.conns.get(conn);
     if (prev !== edge) {
-      if (prev !== undefined) this.release(prev, member(channel, conn));
+      if (prev !== undefined) this.dropFromEdge(prev, member(channel, conn));
       st.conns.set(conn, edge);
     }
     let set = this.edgeConns.get(edge);
@@ -169,7 +184,7 @@ export class MemoryPresenceStore implements PresenceStore {
   }
 
   /** Takes m off edge's set; an edge that holds nothing more is forgotten. */
-  private release(edge: string, m: string): void {
+  private dropFromEdge(edge: string, m: string): void {
     const set = this.edgeConns.get(edge);
     set?.delete(m);
     if (!set?.size) this.forget(edge);

@@ -1,7 +1,7 @@
 import type { ConnState } from '@qchat/protocol';
 
 /**
- * Presence state: which connections sit in which channel, held by which edge, and which nickname each
+ * Presence state (the engine's `presence` part): which connections sit in which channel, held by which edge, and which nickname each
  * registered connection holds. Counts are derived from the set of live connections, never kept as counters.
  * Every mutation is atomic, so concurrent callers (any number of presence replicas) never see a half-done change.
  *
@@ -17,6 +17,7 @@ import type { ConnState } from '@qchat/protocol';
 
 export interface RegisterResult { status: 'ok' | 'taken' | 'same'; /** the conn's previous nickname, released by this call */ replaced: string | null }
 export interface LeaveResult { existed: boolean; nick: string | null; count: number }
+export interface ReleaseResult { /** conn is in the channel */ joined: boolean; /** the nickname released, if conn held one */ nick: string | null; count: number }
 export interface Member { conn: string; edge: string; nick: string | null }
 export interface Reclaimed { channel: string; conn: string; nick: string | null }
 
@@ -27,6 +28,14 @@ export interface PresenceStore {
   register(channel: string, conn: string, edge: string, nick: string): Promise<RegisterResult>;
   /** Removes conn and releases its nickname. existed=false when conn was unknown (a retried leave). */
   leave(channel: string, conn: string): Promise<LeaveResult>;
+  /** Releases conn's nickname and keeps the connection, in one step (an inbound `exiter`): the count never dips. */
+  release(channel: string, conn: string): Promise<ReleaseResult>;
+  /**
+   * Publishes `head` + the channel's live connection count + `tail` to the channel's subscribers, the count read in
+   * the same atomic step as the publish (two replicas changing a channel at once cannot publish their counts in the
+   * wrong order); returns that count.
+   */
+  publishCount(channel: string, head: Buffer, tail: string): Promise<number>;
   count(channel: string): Promise<number>;
   counts(channels: string[]): Promise<number[]>;
   /** Registered nicknames, unsorted. */

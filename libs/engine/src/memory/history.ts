@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { storedId } from './stored-id';
-import type { Accepted, Claim, ClaimOptions, Committed, HistoryStore } from './history';
+import { storedId } from '../stored-id';
+import type { Accepted, Claim, ClaimOptions, Committed, HistoryStore } from '../history';
+import type { Keys } from '../keys';
+import type { MemoryBroker } from './broker';
 
 interface Mark { frame: string | null; owner: string | null; at: number; expires: number }
 
-/** In-process history: a real implementation for the all-in-one mode and unit tests. It cannot publish: commit says so. */
+/** In-process history: a real implementation for the all-in-one mode and unit tests. A commit stores and publishes in one synchronous step. */
 export class MemoryHistoryStore implements HistoryStore {
   private readonly lists = new Map<string, string[]>();
   private readonly marks = new Map<string, Mark>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(private readonly broker: MemoryBroker, private readonly k: Keys, private readonly now: () => number = Date.now) {}
 
   private append(channel: string, frame: string, max: number): void {
     if (max <= 0) return;
@@ -36,9 +38,11 @@ export class MemoryHistoryStore implements HistoryStore {
   async commit(id: string, owner: string, accepted: Accepted, ttlMs: number): Promise<Committed> {
     const mark = this.mark(id);
     if (!mark || mark.frame !== null || mark.owner !== owner) return { state: 'lost', frame: mark?.frame ?? null };
+    // Publish first: it throws when the broker is closed, and then nothing is kept (all or nothing).
+    this.broker.publishNow(this.k.topic(accepted.channel), accepted.payload);
     this.append(accepted.channel, accepted.frame, accepted.max);
     this.marks.set(id, { frame: accepted.result, owner: null, at: this.now(), expires: this.now() + ttlMs });
-    return { state: 'committed', published: false };
+    return { state: 'committed' };
   }
 
   async remove(channel: string, id: string): Promise<boolean> {

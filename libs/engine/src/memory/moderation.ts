@@ -1,5 +1,5 @@
 import type { Ban, BanKind } from '@qchat/protocol';
-import { banField, type ConnMeta, type ModerationStore } from './moderation';
+import { banField, type ConnMeta, type ModerationStore } from '../moderation';
 
 /** In-process moderation state for the all-in-one mode and unit tests. */
 export class MemoryModerationStore implements ModerationStore {

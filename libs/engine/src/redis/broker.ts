@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Broker, Unsubscribe } from './broker';
+import type { Broker, Unsubscribe } from '../broker';
 
 /**
  * Redis pub/sub. Publishes on the shared client; subscribes on a dedicated connection (`duplicate()`), which

@@ -1,14 +1,11 @@
 import type { Redis } from 'ioredis';
-import { keys, type Ban, type BanKind, type Keys } from '@qchat/protocol';
-import { banField, decodeBan, type ConnMeta, type ModerationStore } from './moderation';
+import type { Ban, BanKind } from '@qchat/protocol';
+import type { Keys } from '../keys';
+import { banField, decodeBan, type ConnMeta, type ModerationStore } from '../moderation';
 
 /** Moderation state in Redis: a hash of connection metadata per channel, and one hash of bans for the instance. */
 export class RedisModerationStore implements ModerationStore {
-  private readonly k: Keys;
-
-  constructor(private readonly redis: Redis, instance: string) {
-    this.k = keys(instance);
-  }
+  constructor(private readonly redis: Redis, private readonly k: Keys) {}
 
   async setMeta(channel: string, conn: string, meta: ConnMeta): Promise<void> {
     await this.redis.hset(this.k.connMeta(channel), conn, JSON.stringify(meta));

@@ -1,4 +1,4 @@
-/** Pub/sub of opaque payloads on named topics (one topic per chat channel). */
+/** Pub/sub of opaque payloads on named topics: the raw layer under Topics, one adapter per backend. */
 export type Unsubscribe = () => Promise<void>;
 
 export interface Broker {

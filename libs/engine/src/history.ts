@@ -1,4 +1,4 @@
-/** Per-channel history of client-ready frames, and idempotency marks for retried publish requests. */
+/** Per-channel history (the engine's `history` part) of client-ready frames, and idempotency marks for retried publish requests. */
 /** `frame` of 'done' is the `result` the first attempt committed. */
 export type Claim = { state: 'new' } | { state: 'pending' } | { state: 'done'; frame: string };
 
@@ -9,22 +9,22 @@ export interface ClaimOptions {
   staleMs?: number;
 }
 
-/** An accepted message: kept in its channel's history (the newest `max`, 0 keeps nothing) and published on `topic`. */
+/** An accepted message: kept in its channel's history (the newest `max`, 0 keeps nothing) and published to the channel. */
 export interface Accepted {
   channel: string;
   frame: string;
   /** What a retry of the same id is answered with (the frame, or a small stand-in when the caller never needs it). */
   result: string;
   max: number;
-  topic: string;
+  /** What goes to the channel's subscribers (route and frame, @qchat/protocol envelope). */
   payload: Buffer;
 }
 
 /**
- * 'committed': kept and marked done; `published` is false when this store cannot publish, and the caller must.
+ * 'committed': kept, published and marked done.
  * 'lost': another attempt holds the id; `frame` is its frame when it finished (null while it is still at work).
  */
-export type Committed = { state: 'committed'; published: boolean } | { state: 'lost'; frame: string | null };
+export type Committed = { state: 'committed' } | { state: 'lost'; frame: string | null };
 
 export interface HistoryStore {
   /** Stored frames, oldest first. */
@@ -32,8 +32,8 @@ export interface HistoryStore {
   /** Marks message `id` as in progress unless it was seen already (a retry): then says how far it got. */
   claim(id: string, ttlMs: number, opts?: ClaimOptions): Promise<Claim>;
   /**
-   * All or nothing, and only while `owner` still holds the claim of `id`: appends the frame,
-   * publishes it where the store can, and records it as the result of `id` for ttlMs. A relay killed half-way
+   * All or nothing, and only while `owner` still holds the claim of `id`, on every backend: appends the frame,
+   * publishes the payload to the channel, and records `result` as the outcome of `id` for ttlMs. A relay killed half-way
    * thus leaves either nothing or everything done, and a retry that took over can neither lose nor repeat it.
    */
   commit(id: string, owner: string, accepted: Accepted, ttlMs: number): Promise<Committed>;

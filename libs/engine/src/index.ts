@@ -1,0 +1,9 @@
+export * from './engine';
+export * from './keys';
+export * from './broker';
+export * from './topics';
+export * from './history';
+export * from './presence';
+export * from './moderation';
+export * from './bridge';
+export { storedId } from './stored-id';

@@ -1,3 +1,0 @@
-export * from './history';
-export * from './history-memory';
-export * from './history-redis';
