@@ -1,11 +1,11 @@
 /**
- * What every Broker adapter promises (libs/bus/src/broker.ts), run against each one: memory in the unit
+ * What every Broker adapter promises (libs/engine/src/broker.ts), run against each one: memory in the unit
  * project, Redis in the integration project. Negative checks wait for a later marker message instead of a delay:
  * a broker delivers in publish order, so once the marker is in, anything that was going to arrive has arrived.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Broker } from '@qchat/bus';
+import type { Broker } from '@qchat/engine';
 
 export interface BrokerFixture {
   broker: Broker;

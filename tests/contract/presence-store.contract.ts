@@ -1,26 +1,26 @@
+/**
+ * The engine's presence part (libs/engine/src/presence.ts), run against every engine: memory in the unit project,
+ * Redis in the integration project. Each test gets a fresh engine (a fresh instance id on the shared Redis).
+ */
 import { randomUUID } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { PresenceStore, Reclaimed } from '../../services/presence/src/store/store';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { PresenceStore, Reclaimed } from '@qchat/engine';
+import type { EngineHarness } from './history-store.contract';
 
-export interface PresenceStoreHarness {
-  store: PresenceStore;
-  /** Makes edge's liveness lapse now. May lapse other edges too (a shared clock): tests heartbeat those they keep alive. */
-  expire?: (edge: string) => Promise<void>;
-  close: () => Promise<void>;
-}
+const WAIT = { timeout: 5_000, interval: 5 };
 
 const sorted = (xs: string[]) => [...xs].sort();
 const byConn = (xs: Reclaimed[]) => [...xs].sort((a, b) => (a.conn < b.conn ? -1 : a.conn > b.conn ? 1 : 0));
 const conn = () => randomUUID();
 
-/** The PresenceStore contract, run against every adapter. */
-export function presenceStoreContract(name: string, make: () => Promise<PresenceStoreHarness>): void {
+/** The PresenceStore contract, run against every engine. */
+export function presenceStoreContract(name: string, make: () => Promise<EngineHarness>): void {
   describe(`PresenceStore contract: ${name}`, () => {
-    let h: PresenceStoreHarness;
+    let h: EngineHarness;
     let s: PresenceStore;
     beforeEach(async () => {
       h = await make();
-      s = h.store;
+      s = h.engine.presence;
     });
     afterEach(async () => {
       await h.close();
@@ -137,6 +137,64 @@ export function presenceStoreContract(name: string, make: () => Promise<Presence
         expect(results.every((r) => r.status === 'ok')).toBe(true);
         expect(await s.count('QGIS')).toBe(50);
         expect(await s.users('QGIS')).toHaveLength(50);
+      });
+    });
+
+    describe('release (an inbound exiter: the nickname goes, the connection stays)', () => {
+      it('releases the nickname and keeps the connection, its edge and its count', async () => {
+        const [a, b, c] = [conn(), conn(), conn()];
+        await s.join('QGIS', a, 'e1');
+        await s.join('QGIS', b, 'e2');
+        await s.register('QGIS', a, 'e1', 'jane');
+        expect(await s.release('QGIS', a)).toEqual({ joined: true, nick: 'jane', count: 2 });
+        expect(await s.users('QGIS')).toEqual([]);
+        expect(await s.holder('QGIS', 'jane')).toBeNull();
+        expect(await s.count('QGIS')).toBe(2);
+        expect(await s.heartbeat('e1')).toBe(1);
+        expect((await s.members('QGIS')).find((m) => m.conn === a)).toEqual({ conn: a, edge: 'e1', nick: null });
+        // The name is free for anyone, the released connection included; a second release finds no nickname.
+        expect((await s.register('QGIS', b, 'e2', 'jane')).status).toBe('ok');
+        expect(await s.release('QGIS', a)).toEqual({ joined: true, nick: null, count: 2 });
+        expect(await s.release('QGIS', c)).toEqual({ joined: false, nick: null, count: 2 });
+        expect((await s.register('QGIS', a, 'e1', 'again')).status).toBe('ok');
+        expect(await s.leave('QGIS', a)).toEqual({ existed: true, nick: 'again', count: 1 });
+      });
+
+      it('never takes the connection out of the count, even for a moment', async () => {
+        const [a, b] = [conn(), conn()];
+        await s.join('QGIS', a, 'e1');
+        await s.join('QGIS', b, 'e1');
+        const seen = new Set<number>();
+        const cycles = Array.from({ length: 20 }, async (_, i) => {
+          await s.register('QGIS', a, 'e1', `n${i}`);
+          await s.release('QGIS', a);
+        });
+        const reads = Array.from({ length: 60 }, async () => { seen.add(await s.count('QGIS')); });
+        await Promise.all([...cycles, ...reads]);
+        expect([...seen]).toEqual([2]);
+      });
+    });
+
+    describe('count publication', () => {
+      it('publishes head + the live count + tail to the channel and returns the count', async () => {
+        const got: string[] = [];
+        await h.engine.topics.subscribe('QGIS', (p) => { got.push(p.toString('utf8')); });
+        await s.join('QGIS', conn(), 'e1');
+        await s.join('QGIS', conn(), 'e1');
+        expect(await s.publishCount('QGIS', Buffer.from('{"kind":"nb_users"}\n{"nb_users":'), '}')).toBe(2);
+        expect(await s.publishCount('empty', Buffer.from('a'), 'b')).toBe(0);
+        await vi.waitFor(() => expect(got).toEqual(['{"kind":"nb_users"}\n{"nb_users":2}']), WAIT);
+      });
+
+      it('the last count published always carries the latest count (read as it is published)', async () => {
+        const got: string[] = [];
+        await h.engine.topics.subscribe('busy', (p) => { got.push(p.toString('utf8')); });
+        await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+          await s.join('busy', conn(), `e${i % 3}`);
+          await s.publishCount('busy', Buffer.from('n='), '');
+        }));
+        await vi.waitFor(() => expect(got).toHaveLength(20), WAIT);
+        expect(got.at(-1)).toBe('n=20');
       });
     });
 

@@ -3,7 +3,7 @@
  * against a canary, the byte budget, origins, connection caps, forged X-Forwarded-For, and forged broker data.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { RedisProbe } from '@qchat/engine/testing';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { freePort, startService, type ServiceProcess } from '../support/processes';
 import { connectClient, expectUpgradeRefused, type TestClient } from '../support/ws-client';
@@ -174,7 +174,7 @@ describe('forged broker data', () => {
     const p = await start({ REDIS_URL: inject('redisUrl'), NATS_URL: inject('natsUrl'), INSTANCE_ID: instance, NB_USERS_INTERVAL_MS: '0' });
     const bob = await member(p, 'bob');
     const other = await join(p);
-    const redis = new Redis(inject('redisUrl'));
+    const redis = new RedisProbe(inject('redisUrl'));
     try {
       const topic = `qchat:${instance}:ch:QGIS`;
       const id = randomUUID();
@@ -199,7 +199,7 @@ describe('forged broker data', () => {
       const dropped = [...metrics.matchAll(/^qchat_edge_broker_messages_dropped_total\{reason="(\w+)"[^}]*\} (\d+)/gm)];
       expect(Object.fromEntries(dropped.filter((m) => Number(m[2]) > 0).map((m) => [m[1], Number(m[2])]))).toEqual({ utf8: 1, json: 1, mismatch: 4, envelope: 1, control: 1 });
     } finally {
-      redis.disconnect();
+      await redis.close();
     }
   });
 });

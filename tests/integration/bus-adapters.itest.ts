@@ -1,30 +1,12 @@
-/** The bus adapters against a real Redis and NATS (started by tests/support/global-setup.ts). */
+/** The NATS requester against a real nats-server (started by tests/support/global-setup.ts); Redis: engine-redis.itest.ts. */
 import { randomUUID } from 'node:crypto';
 import { createInbox, headers } from 'nats';
 import { describe, expect, inject, it } from 'vitest';
-import { MAX_BODY_BYTES, connectNats, createRedis, RedisBroker } from '@qchat/bus';
+import { MAX_BODY_BYTES, connectNats } from '@qchat/bus';
 import { silentLogger } from '@qchat/runtime';
-import { brokerContract } from '../contract/broker.contract';
 import { requesterContract } from '../contract/requester.contract';
 
 const log = silentLogger();
-
-brokerContract('RedisBroker', async () => {
-  const url = inject('redisUrl');
-  const redis = createRedis(url, log, 'test-broker');
-  const otherRedis = createRedis(url, log, 'test-broker-other');
-  const broker = new RedisBroker(redis);
-  const other = new RedisBroker(otherRedis);
-  await Promise.all([redis, otherRedis].map((r) => waitReady(r)));
-  return {
-    broker,
-    other,
-    close: async () => {
-      await Promise.all([broker.close(), other.close()]);
-      await Promise.all([redis.quit(), otherRedis.quit()]);
-    },
-  };
-});
 
 requesterContract('NatsRequester', async () => {
   const url = inject('natsUrl');
@@ -38,15 +20,6 @@ requesterContract('NatsRequester', async () => {
     },
   };
 });
-
-/** ioredis connects in the background; ready() is part of the contract, so start from a connected client. */
-function waitReady(redis: ReturnType<typeof createRedis>): Promise<void> {
-  if (redis.status === 'ready') return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    redis.once('ready', () => resolve());
-    redis.once('end', () => reject(new Error('redis connection ended before ready')));
-  });
-}
 
 describe('NatsRequester: multi-part headers are untrusted input', () => {
   it('answers a forged or oversized announcement with an error header, never calling the responder', async () => {

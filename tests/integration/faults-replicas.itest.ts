@@ -5,12 +5,11 @@
  * sender's messages keep their order, and the counts and user lists stay right.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RpcClient, connectNats } from '@qchat/bus';
-import { encodeEnvelope, keys, subjects, type RelayPublishReply } from '@qchat/protocol';
+import { createEngine } from '@qchat/engine';
+import { encodeEnvelope, subjects, type RelayPublishReply } from '@qchat/protocol';
 import { silentLogger } from '@qchat/runtime';
-import { RedisHistoryStore } from '../../services/relay/src/store';
 import { is, ms, report, startStack, stillOpen, until, type Stack } from '../support/stack';
 import type { TestClient } from '../support/ws-client';
 import { scrape, value } from '../support/prometheus';
@@ -126,11 +125,12 @@ describe('fault: one of two presence and one of two relay processes killed under
 
   // The window the traffic above rarely hits: a relay killed after claiming a message id, before or after its commit.
   it('publishes exactly once when a relay dies holding a message, whatever it had done', async () => {
-    const redis = new Redis(inject('redisUrl'));
     const { nc, requester } = await connectNats(inject('natsUrl'), silentLogger(), 'fault-test');
+    const instance = stack.env.INSTANCE_ID!;
+    // A relay's own engine: its history part claims and commits as a killed relay would have.
+    const engine = createEngine({ kind: 'redis', url: inject('redisUrl'), instance, edgeTtlMs: 12_000 }, silentLogger(), 'fault-test');
     try {
-      const instance = stack.env.INSTANCE_ID!;
-      const store = new RedisHistoryStore(redis, instance);
+      const store = engine.history;
       // The edge's own client: same timeout and retries as its relay.publish calls.
       const rpc = new RpcClient(requester, { timeoutMs: ms.REQUEST_TIMEOUT_MS, retries: 3 });
       const publish = (id: string, text: string) =>
@@ -146,14 +146,14 @@ describe('fault: one of two presence and one of two relay processes killed under
       expect(retried).toMatchObject({ id: claimedOnly, text: 'claimed then killed' });
       await until(() => expect(copies(claimedOnly)).toBe(1), { since: Date.now(), timeoutMs: 2_000 });
       // The dead relay's commit, had it been slow rather than dead, loses to the retry: nothing is published twice.
-      const late = await store.commit(claimedOnly, 'killed-relay', { channel: Q, frame: '{}', result: '{}', max: 5, topic: keys(instance).topic(Q), payload: encodeEnvelope({ id: claimedOnly }, '{}') }, 60_000);
+      const late = await store.commit(claimedOnly, 'killed-relay', { channel: Q, frame: '{}', result: '{}', max: 5, payload: encodeEnvelope({ id: claimedOnly }, '{}') }, 60_000);
       expect(late).toEqual({ state: 'lost', frame: JSON.stringify(retried) });
 
       // 2. Committed (stored and published), then the relay died before replying: the retry answers with that frame.
       const committed = randomUUID();
       const frame = JSON.stringify({ type: 'text', id: committed, timestamp: 1, author: 'retrier', avatar: null, text: 'committed then killed' });
       await store.claim(committed, 60_000, { owner: 'killed-relay' });
-      await store.commit(committed, 'killed-relay', { channel: Q, frame, result: frame, max: 5, topic: keys(instance).topic(Q), payload: encodeEnvelope({ id: committed }, frame) }, 60_000);
+      await store.commit(committed, 'killed-relay', { channel: Q, frame, result: frame, max: 5, payload: encodeEnvelope({ id: committed }, frame) }, 60_000);
       expect((await publish(committed, 'committed then killed')).frame).toBe(frame);
 
       await watcher.expectNone((f) => copies(f.id) > 1, 300);
@@ -161,7 +161,7 @@ describe('fault: one of two presence and one of two relay processes killed under
       expect(copies(claimedOnly)).toBe(1);
     } finally {
       await nc.close();
-      await redis.quit();
+      await engine.close();
     }
   });
 });

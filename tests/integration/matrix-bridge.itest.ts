@@ -4,7 +4,7 @@
  * nothing lost or doubled across a bridge restart, a standby taking over when the active bridge dies; and a
  * /matrix registration made on one edge used by a socket on the other.
  */
-import { Redis } from 'ioredis';
+import { RedisProbe } from '@qchat/engine/testing';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { scrape, value } from '../support/prometheus';
@@ -20,7 +20,7 @@ let bot: MatrixUser;
 let pinger: MatrixUser;
 let roomId: string;
 let stack: Stack;
-let redis: Redis;
+let redis: RedisProbe;
 let carol: TestClient;
 let dave: TestClient;
 const bridges: ServiceProcess[] = [];
@@ -66,7 +66,7 @@ beforeAll(async () => {
   [alice, bot, pinger] = await Promise.all([synapse.register('alice'), synapse.register('qchatbot'), synapse.register('pinger')]);
   roomId = await synapse.createRoom(alice);
   await pinger.client.join(roomId);
-  redis = new Redis(inject('redisUrl'));
+  redis = new RedisProbe(inject('redisUrl'));
   stack = await startStack({
     redisUrl: inject('redisUrl'),
     natsUrl: inject('natsUrl'),
@@ -93,7 +93,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
-  redis?.disconnect();
+  await redis?.close();
   await synapse?.stop();
 });
 

@@ -2,28 +2,27 @@
  * Presence handlers in-process (memory store, memory broker): what each broadcasts. The LARGE_CHANNEL_MEMBERS rule
  * on both sides of N, for newcomer and exiter alike, and the release of a nickname that keeps the connection.
  */
-import { MemoryBroker } from '@qchat/bus';
-import { decodeEnvelope, keys } from '@qchat/protocol';
+import { createEngine } from '@qchat/engine';
+import { decodeEnvelope } from '@qchat/protocol';
+import { silentLogger } from '@qchat/runtime';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { Announcer } from '../src/announcer';
 import { createHandlers, isLarge } from '../src/handlers';
 import { createPresenceMetrics } from '../src/metrics';
-import { MemoryPresenceStore } from '../src/store';
 
 const N = 3;
 
 async function setup() {
-  const broker = new MemoryBroker();
-  const k = keys('test');
+  const engine = createEngine({ kind: 'memory', instance: 'test', edgeTtlMs: 10_000 }, silentLogger(), 'test');
   const frames: { type: string; [key: string]: unknown }[] = [];
-  await broker.subscribe(k.topic('QGIS'), (payload) => {
+  await engine.topics.subscribe('QGIS', (payload) => {
     const d = decodeEnvelope(Buffer.from(payload));
     if (d) frames.push(JSON.parse(d.frame.toString('utf8')) as { type: string });
   });
   const metrics = createPresenceMetrics(new Registry());
-  const store = new MemoryPresenceStore({ edgeTtlMs: 10_000 });
-  const h = createHandlers({ channels: ['QGIS'], largeChannel: N, store, announce: new Announcer(broker, k, metrics), metrics });
+  const store = engine.presence;
+  const h = createHandlers({ channels: ['QGIS'], largeChannel: N, store, announce: new Announcer(engine, metrics), metrics });
   const settle = () => new Promise((r) => setTimeout(r, 10));
   const typed = (type: string) => frames.filter((f) => f.type === type);
   return { h, store, frames, settle, typed };
@@ -66,5 +65,18 @@ describe('presence handlers', () => {
     await h.register({ channel: 'QGIS', conn: 'b', edge: 'e', nick: 'releaser' });
     expect((await h.users({ channel: 'QGIS' })).users).toEqual(['releaser']);
     expect((await h.leave({ channel: 'QGIS', conn: 'a', edge: 'e' })).count).toBe(1);
+  });
+
+  it('a release never takes the connection out of the count, not even between two steps', async () => {
+    const { h, store, settle, typed } = await setup();
+    await h.join({ channel: 'QGIS', conn: 'a', edge: 'e' });
+    await h.register({ channel: 'QGIS', conn: 'a', edge: 'e', nick: 'releaser' });
+    const seen = new Set<number>();
+    const releasing = h.leave({ channel: 'QGIS', conn: 'a', edge: 'e', keepConnection: true });
+    for (let i = 0; i < 5; i++) seen.add(await store.count('QGIS'));
+    await releasing;
+    await settle();
+    expect([...seen]).toEqual([1]);
+    expect(typed('nb_users').map((f) => f.nb_users)).toEqual([1, 1]); // the join's count, then the release's
   });
 });

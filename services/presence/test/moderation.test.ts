@@ -1,25 +1,23 @@
 /** Moderation in presence, on the memory adapters: bans, the impersonation check, listing, control messages. */
-import { MemoryBroker } from '@qchat/bus';
-import { keys, parseControl, type ControlMessage } from '@qchat/protocol';
+import { createEngine } from '@qchat/engine';
+import { parseControl, type ControlMessage } from '@qchat/protocol';
+import { silentLogger } from '@qchat/runtime';
 import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { Announcer } from '../src/announcer';
 import { createHandlers } from '../src/handlers';
 import { createModerationHandlers } from '../src/handlers/moderation';
 import { createPresenceMetrics } from '../src/metrics';
-import { MemoryModerationStore, MemoryPresenceStore } from '../src/store';
 
 async function world() {
   let now = 1_000_000;
-  const broker = new MemoryBroker();
-  const k = keys('t');
+  const engine = createEngine({ kind: 'memory', instance: 't', edgeTtlMs: 10_000 }, silentLogger(), 'test');
   const control: ControlMessage[] = [];
-  await broker.subscribe(k.control, (p) => { const m = parseControl(p); if (m) control.push(m); });
-  const store = new MemoryPresenceStore({ edgeTtlMs: 10_000 });
-  const moderation = new MemoryModerationStore();
+  await engine.topics.subscribeControl((p) => { const m = parseControl(p); if (m) control.push(m); });
+  const { presence: store, moderation } = engine;
   const metrics = createPresenceMetrics(new Registry());
-  const mod = createModerationHandlers({ channels: ['QGIS'], store, moderation, broker, controlTopic: k.control, now: () => now });
-  const h = createHandlers({ channels: ['QGIS'], largeChannel: 1000, store, announce: new Announcer(broker, k, metrics), metrics, moderation, nickBanned: mod.nickBanned });
+  const mod = createModerationHandlers({ channels: ['QGIS'], store, moderation, topics: engine.topics, now: () => now });
+  const h = createHandlers({ channels: ['QGIS'], largeChannel: 1000, store, announce: new Announcer(engine, metrics), metrics, moderation, nickBanned: mod.nickBanned });
   return { h, mod, control, moderation, advance: (ms: number) => { now += ms; } };
 }
 
