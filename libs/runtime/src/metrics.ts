@@ -40,7 +40,7 @@ export function combinations<L extends string>(values: Record<L, readonly string
 }
 
 /** The engine (Redis or memory) and the requester (NATS or memory); memory adapters are not dependencies. */
-interface DependencyBus {
+interface Dependencies {
   engine: { ready(): boolean; readonly mode?: string };
   requester: { ready(): boolean; readonly mode?: string };
 }
@@ -50,9 +50,9 @@ interface DependencyBus {
  * qchat_dependency_up{dependency}: 1 while connected, 0 while not; only for dependencies in use, so memory mode
  * never reads as "up".
  */
-export function registerDependencyGauge(registry: Registry, bus: DependencyBus): void {
+export function registerDependencyGauge(registry: Registry, deps: Dependencies): void {
   // An adapter that does not say which it is counts as used.
-  const used = { redis: (bus.engine.mode ?? 'redis') === 'redis', nats: (bus.requester.mode ?? 'nats') === 'nats' };
+  const used = { redis: (deps.engine.mode ?? 'redis') === 'redis', nats: (deps.requester.mode ?? 'nats') === 'nats' };
   const used$ = new Gauge({
     name: 'qchat_dependency_used',
     help: 'Whether the service uses a dependency (1) or runs that part in memory (0).',
@@ -67,8 +67,8 @@ export function registerDependencyGauge(registry: Registry, bus: DependencyBus):
     labelNames: ['dependency'] as const,
     registers: [registry],
     collect() {
-      if (used.redis) this.set({ dependency: 'redis' }, bus.engine.ready() ? 1 : 0);
-      if (used.nats) this.set({ dependency: 'nats' }, bus.requester.ready() ? 1 : 0);
+      if (used.redis) this.set({ dependency: 'redis' }, deps.engine.ready() ? 1 : 0);
+      if (used.nats) this.set({ dependency: 'nats' }, deps.requester.ready() ? 1 : 0);
     },
   });
 }

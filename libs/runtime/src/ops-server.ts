@@ -98,13 +98,13 @@ export function closeServer(server: Server): Promise<void> {
   });
 }
 
-interface ReadyBus { engine: { ready(): boolean }; requester: { ready(): boolean } }
+interface ReadyDeps { engine: { ready(): boolean }; requester: { ready(): boolean } }
 
 /** Readiness of the engine and the requester, with one reason per missing dependency (no grace). */
-export function busReadiness(bus: ReadyBus, extra: Record<string, boolean> = {}): Readiness {
+export function busReadiness(deps: ReadyDeps, extra: Record<string, boolean> = {}): Readiness {
   const reasons: string[] = [];
-  if (!bus.engine.ready()) reasons.push('redis not connected');
-  if (!bus.requester.ready()) reasons.push('nats not connected');
+  if (!deps.engine.ready()) reasons.push('redis not connected');
+  if (!deps.requester.ready()) reasons.push('nats not connected');
   for (const [reason, ok] of Object.entries(extra)) if (!ok) reasons.push(reason);
   return { ready: reasons.length === 0, reasons };
 }
@@ -115,10 +115,10 @@ export function busReadiness(bus: ReadyBus, extra: Record<string, boolean> = {})
  * service reports not ready. Connection state is sampled every 100 ms, so an outage is timed from its start
  * whether or not anyone asks. `extra` conditions (serving, shutting down) apply at once, without grace.
  */
-export function graceReadiness(bus: ReadyBus, graceMs: number): { readiness(extra?: Record<string, boolean>): Readiness; stop(): void } {
+export function graceReadiness(backends: ReadyDeps, graceMs: number): { readiness(extra?: Record<string, boolean>): Readiness; stop(): void } {
   const deps = [
-    { reason: 'redis not connected', up: () => bus.engine.ready(), downSince: 0 },
-    { reason: 'nats not connected', up: () => bus.requester.ready(), downSince: 0 },
+    { reason: 'redis not connected', up: () => backends.engine.ready(), downSince: 0 },
+    { reason: 'nats not connected', up: () => backends.requester.ready(), downSince: 0 },
   ];
   const sample = () => {
     const now = Date.now();
