@@ -241,7 +241,9 @@ async function main(): Promise<number> {
       const ctx: Ctx = { target, say };
       const result = scenario === 'storm' ? await storm(ctx, stormOpts)
         : scenario === 'fanout' ? await fanout(ctx, fanoutOpts)
-          : await hold(ctx, holdOpts);
+          : scenario === 'quiz' ? await quiz(ctx, quizOpts)
+            : scenario === 'bigframe' ? await bigframe(ctx, bigOpts)
+              : await hold(ctx, holdOpts);
       result.load.busyBeforePct = calm.busyPct;
       result.load.waitedForCalmS = calm.waitedS;
       results.push(result);
