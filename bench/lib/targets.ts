@@ -247,6 +247,13 @@ export async function serverRss(target: Target): Promise<number> {
   return NaN;
 }
 
+/** RSS now per process kind (bytes, summed over the processes of each kind); NaN for a kind whose RSS is unreadable. */
+export function rssByKind(target: Target): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const { kind, pid } of target.memProcs) out[kind] = (out[kind] ?? 0) + rssOfPid(pid);
+  return out;
+}
+
 /** Warning and error lines of the target's logs (pino level >= 40, or plain lines mentioning error). */
 export function logProblems(target: Target, max = 8): { count: number; samples: string[] } {
   let count = 0;
