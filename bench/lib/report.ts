@@ -53,7 +53,8 @@ export function table(specs: FigureSpec[], results: ScenarioResult[]): string {
   const tuned = results.find((x) => x.target === BASELINE);
   const head = `| figure | ${results.map((x) => x.target).join(' | ')} |`;
   const sep = `|---|${results.map(() => '---:').join('|')}|`;
-  const rows = specs.map((s) => {
+  // Rows no target has (e.g. the memory of a process kind none of them runs) are left out.
+  const rows = specs.filter((s) => results.some((x) => x.figures[s.key] !== undefined)).map((s) => {
     const cells = results.map((x) => {
       const v = x.figures[s.key];
       const rt = ratios(x, tuned)[s.key];

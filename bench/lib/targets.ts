@@ -128,7 +128,8 @@ function qchatEnv(channels: string[], instance: string): Record<string, string> 
     CHANNELS: channels.join(','),
     RATE_LIMIT_PER_SECOND: '100000',
     RATE_LIMIT_BURST: '100000',
-    SHUTDOWN_TIMEOUT_MS: '3000',
+    // Above REQUEST_TIMEOUT_MS (default 3000): the services refuse a stop shorter than the requests in flight.
+    SHUTDOWN_TIMEOUT_MS: '4000',
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
     NODE_ENV: 'production',
   };
