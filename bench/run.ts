@@ -239,7 +239,9 @@ async function main(): Promise<number> {
         target.memProcs.push(...pids.slice(1).map((pid) => ({ kind: 'server' as const, pid })));
       }
       const ctx: Ctx = { target, say };
-      const result = scenario === 'storm' ? await storm(ctx, stormOpts)
+      // gischat may never converge: its storm ends after 60 s rather than 120.
+      const gischat = kind === 'gischat' || kind === 'gischat-2w';
+      const result = scenario === 'storm' ? await storm(ctx, gischat ? { ...stormOpts, timeoutSeconds: Math.min(60, stormOpts.timeoutSeconds) } : stormOpts)
         : scenario === 'fanout' ? await fanout(ctx, fanoutOpts)
           : scenario === 'quiz' ? await quiz(ctx, quizOpts)
             : scenario === 'bigframe' ? await bigframe(ctx, bigOpts)
