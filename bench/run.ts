@@ -11,9 +11,12 @@ import { gitCommit, machineFacts, openFilesLimit, waitForQuietBox } from './lib/
 import { killAllNow, stopAll } from './lib/procs';
 import { appendResults, jsonLine, markdownSection, paramsLine, table, BASELINE } from './lib/report';
 import {
-  REPO, benchLogDir, channelOf, externalTarget, startAllInOne, startBaseline, startStack, type Target, type TargetKind,
+  REPO, TARGET_KINDS, benchLogDir, channelOf, externalTarget, startAllInOne, startBaseline, startStack, type Target, type TargetKind,
 } from './lib/targets';
-import { fdProblem, type Ctx, type FigureSpec, type ScenarioName, type ScenarioResult } from './scenarios/common';
+import { gischatMissing, startGischat } from './lib/gischat';
+import { SCENARIOS, fdProblem, type Ctx, type FigureSpec, type ScenarioName, type ScenarioResult } from './scenarios/common';
+import { bigframe, bigframeFigures, type BigframeOptions } from './scenarios/bigframe';
+import { quiz, quizChannels, quizFigures, type QuizOptions } from './scenarios/quiz';
 import { fanout, fanoutFigures, type FanoutOptions } from './scenarios/fanout';
 import { hold, holdChannels, holdFigures, type HoldOptions } from './scenarios/hold';
 import { storm, stormFigures, type StormOptions } from './scenarios/storm';
@@ -24,20 +27,35 @@ const USAGE = `usage:
   npm run bench -- fanout [--receivers 1000] [--senders 24] [--rate N] [--duration 10]
                           [--step-seconds 4] [--start-rate 100000/R] [--max-rate 51200] [--slo-p99 500] [--pad 34]
   npm run bench -- hold   [--clients 5000] [--seconds 20] [--channel-size 250] [--channels a,b,…]
+  npm run bench -- quiz   [--quiz-start-n 100] [--quiz-max-n 6400] [--quiz-rounds 8] [--quiz-seconds 240]
+                          [--quiz-join-seconds 10] [--quiz-window-seconds 5] [--quiz-slo-p99 1000] [--quiz-workers 0]
+  npm run bench -- bigframe [--receivers 1000] [--frames 3] [--image-bytes 2000000]
+  (--scenario NAME is the same as the positional NAME; --target is the same as --targets)
 common options:
   --url ws://127.0.0.1:PORT[/channel/NAME/ws]   an external server (repeat --url for several edges: receivers split)
   --pid PID                 the external server's PID (repeatable): RSS from /proc, CPU accounting, fd limit check
   --no-baseline             with --url: do not also run the tuned baseline for the ratios
-  --targets a,b             started targets: tuned,naive,qchat-aio,qchat-stack,qchat-stack-2edge
+  --targets a,b             started targets: tuned,naive,qchat-aio,qchat-stack,qchat-stack-2edge,gischat,gischat-2w
+                            (gischat: npm run setup:gischat first; skipped with one line when missing)
   --channel NAME            channel for storm/fanout (default bench)
   --write                   also append a single-scenario sitting to bench/results.md
-  --max-minutes M           watchdog for the whole sitting (default 20)
+  --max-minutes M           watchdog for the whole sitting (default 20; 75 for the standard set)
   --calm-wait S             before each run, wait up to S s (default 30) for other jobs to leave the CPU < 25% busy
 Loopback only. The client workers and the servers inherit this shell's open-file limit (ulimit -n).`;
 
 const RESULTS = fileURLToPath(new URL('./results.md', import.meta.url));
 const STANDARD_TARGETS: TargetKind[] = ['tuned', 'naive', 'qchat-aio', 'qchat-stack'];
-const SPECS: Record<ScenarioName, FigureSpec[]> = { storm: stormFigures, fanout: fanoutFigures, hold: holdFigures };
+/** The standard set's targets per scenario (the quiz is the headline against gischat). */
+const STANDARD_BY_SCENARIO: Record<ScenarioName, TargetKind[]> = {
+  storm: STANDARD_TARGETS,
+  fanout: [...STANDARD_TARGETS, 'qchat-stack-2edge'],
+  hold: [...STANDARD_TARGETS, 'qchat-stack-2edge'],
+  quiz: ['tuned', 'qchat-aio', 'qchat-stack-2edge', 'gischat', 'gischat-2w'],
+  bigframe: ['tuned', 'qchat-aio', 'qchat-stack-2edge'],
+};
+const SPECS: Record<ScenarioName, FigureSpec[]> = {
+  storm: stormFigures, fanout: fanoutFigures, hold: holdFigures, quiz: quizFigures, bigframe: bigframeFigures,
+};
 
 function say(line: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -76,6 +94,18 @@ async function main(): Promise<number> {
       write: { type: 'boolean' },
       'max-minutes': { type: 'string' },
       'calm-wait': { type: 'string' },
+      scenario: { type: 'string' },
+      target: { type: 'string' },
+      'quiz-start-n': { type: 'string' },
+      'quiz-max-n': { type: 'string' },
+      'quiz-rounds': { type: 'string' },
+      'quiz-seconds': { type: 'string' },
+      'quiz-join-seconds': { type: 'string' },
+      'quiz-window-seconds': { type: 'string' },
+      'quiz-slo-p99': { type: 'string' },
+      'quiz-workers': { type: 'string' },
+      frames: { type: 'string' },
+      'image-bytes': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -83,12 +113,12 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const scenarioArg = positionals[0] as ScenarioName | undefined;
-  if (scenarioArg !== undefined && !['storm', 'fanout', 'hold'].includes(scenarioArg)) {
+  const scenarioArg = (values.scenario ?? positionals[0]) as ScenarioName | undefined;
+  if (scenarioArg !== undefined && !SCENARIOS.includes(scenarioArg)) {
     throw new Error(`unknown scenario '${scenarioArg}'\n${USAGE}`);
   }
   const standard = scenarioArg === undefined;
-  const scenarios: ScenarioName[] = standard ? ['storm', 'fanout', 'hold'] : [scenarioArg];
+  const scenarios: ScenarioName[] = standard ? SCENARIOS : [scenarioArg];
 
   const urls = values.url ?? [];
   const pids = (values.pid ?? []).map((p) => num(p, 0, 'pid'));
@@ -132,8 +162,25 @@ async function main(): Promise<number> {
     say(`hold: sockets go to channels ${holdOpts.channels[0]}..${holdOpts.channels.at(-1)} (${channelSize} each): our server refuses channels `
       + 'missing from its CHANNELS (HTTP 403), so start it with them or pass --channels a,b,c');
   }
-  // Our server only accepts the channels it is configured with: the storm/fanout channel and the hold channels.
-  const qchatChannels = [...new Set([channel, ...holdOpts.channels])];
+  const quizOpts: QuizOptions = {
+    startN: Math.max(2, num(values['quiz-start-n'], 100, 'quiz-start-n')),
+    maxN: Math.max(2, num(values['quiz-max-n'], 6400, 'quiz-max-n')),
+    maxRounds: Math.max(1, num(values['quiz-rounds'], 8, 'quiz-rounds')),
+    maxSeconds: num(values['quiz-seconds'], 240, 'quiz-seconds'),
+    joinSeconds: num(values['quiz-join-seconds'], 10, 'quiz-join-seconds'),
+    windowSeconds: num(values['quiz-window-seconds'], 5, 'quiz-window-seconds'),
+    sloP99Ms: num(values['quiz-slo-p99'], 1000, 'quiz-slo-p99'),
+    workers: num(values['quiz-workers'], 0, 'quiz-workers'),
+  };
+  const bigOpts: BigframeOptions = {
+    receivers: num(values.receivers, 1000, 'receivers'),
+    frames: Math.max(1, num(values.frames, 3, 'frames')),
+    imageBytes: num(values['image-bytes'], 2_000_000, 'image-bytes'),
+    channel,
+  };
+  // The servers only accept the channels they are configured with: the storm/fanout/bigframe channel, the hold
+  // channels and the quiz rounds' channels.
+  const qchatChannels = [...new Set([channel, ...holdOpts.channels, ...quizChannels(quizOpts.maxRounds)])];
 
   const facts = machineFacts();
   const { commit, dirty } = gitCommit(REPO);
@@ -144,24 +191,31 @@ async function main(): Promise<number> {
 
   type Plan = { scenario: ScenarioName; kind: TargetKind };
   const plan: Plan[] = [];
-  const listed = values.targets?.split(',').map((s) => s.trim()).filter(Boolean) as TargetKind[] | undefined;
+  const listed = (values.targets ?? values.target)?.split(',').map((s) => s.trim()).filter(Boolean) as TargetKind[] | undefined;
   for (const scenario of scenarios) {
     let kinds: TargetKind[];
     if (urls.length > 0) kinds = values['no-baseline'] ? ['external'] : ['tuned', 'external'];
     else if (listed) kinds = listed;
-    else kinds = scenario === 'fanout' ? [...STANDARD_TARGETS, 'qchat-stack-2edge'] : STANDARD_TARGETS;
+    else kinds = STANDARD_BY_SCENARIO[scenario];
     if (listed && !kinds.includes('tuned') && urls.length === 0) say(`note: tuned is not among the targets: no ratios for ${scenario}`);
     for (const kind of kinds) plan.push({ scenario, kind });
   }
   for (const k of plan.map((p) => p.kind)) {
-    if (!['tuned', 'naive', 'qchat-aio', 'qchat-stack', 'qchat-stack-2edge', 'external'].includes(k)) throw new Error(`unknown target '${k}'`);
+    if (!TARGET_KINDS.includes(k)) throw new Error(`unknown target '${k}'`);
   }
 
   const started = Date.now();
   const results: ScenarioResult[] = [];
   const skipped: string[] = [];
   for (const { scenario, kind } of plan) {
-    const sockets = scenario === 'storm' ? stormOpts.clients : scenario === 'hold' ? holdOpts.clients : fanoutOpts.receivers + fanoutOpts.senders;
+    const sockets = scenario === 'storm' ? stormOpts.clients : scenario === 'hold' ? holdOpts.clients
+      : scenario === 'quiz' ? quizOpts.maxN : scenario === 'bigframe' ? bigOpts.receivers + 1 : fanoutOpts.receivers + fanoutOpts.senders;
+    const missing = kind === 'gischat' || kind === 'gischat-2w' ? gischatMissing() : null;
+    if (missing) {
+      say(`SKIPPED ${scenario} on ${kind}: ${missing}`);
+      skipped.push(`${scenario} on ${kind}: ${missing}`);
+      continue;
+    }
     const perServer = kind === 'qchat-stack-2edge' ? Math.ceil(sockets / 2) : sockets;
     const fd = kind === 'external' ? (pids.length > 0 ? fdProblem(perServer, pids[0]) : null) : fdProblem(perServer);
     if (fd && kind !== 'external') {
@@ -178,12 +232,20 @@ async function main(): Promise<number> {
       target = kind === 'external' ? externalTarget(urls, pids[0])
         : kind === 'tuned' || kind === 'naive' ? await startBaseline(kind, { inspect: scenario === 'hold' })
           : kind === 'qchat-aio' ? await startAllInOne(qchatChannels, { inspect: scenario === 'hold' })
-            : await startStack(qchatChannels, kind === 'qchat-stack-2edge' ? 2 : 1, { inspect: scenario === 'hold' });
-      if (kind === 'external' && pids.length > 1) target.rssPids.push(...pids.slice(1));
+            : kind === 'gischat' || kind === 'gischat-2w' ? await startGischat(qchatChannels, kind === 'gischat' ? 1 : 2)
+              : await startStack(qchatChannels, kind === 'qchat-stack-2edge' ? 2 : 1, { inspect: scenario === 'hold' });
+      if (kind === 'external' && pids.length > 1) {
+        target.rssPids.push(...pids.slice(1));
+        target.memProcs.push(...pids.slice(1).map((pid) => ({ kind: 'server' as const, pid })));
+      }
       const ctx: Ctx = { target, say };
-      const result = scenario === 'storm' ? await storm(ctx, stormOpts)
+      // gischat may never converge: its storm ends after 60 s rather than 120.
+      const gischat = kind === 'gischat' || kind === 'gischat-2w';
+      const result = scenario === 'storm' ? await storm(ctx, gischat ? { ...stormOpts, timeoutSeconds: Math.min(60, stormOpts.timeoutSeconds) } : stormOpts)
         : scenario === 'fanout' ? await fanout(ctx, fanoutOpts)
-          : await hold(ctx, holdOpts);
+          : scenario === 'quiz' ? await quiz(ctx, quizOpts)
+            : scenario === 'bigframe' ? await bigframe(ctx, bigOpts)
+              : await hold(ctx, holdOpts);
       result.load.busyBeforePct = calm.busyPct;
       result.load.waitedForCalmS = calm.waitedS;
       results.push(result);
@@ -237,7 +299,10 @@ process.on('unhandledRejection', (err) => void shutdown(1, `unhandled rejection:
 const maxMinutes = (() => {
   const i = process.argv.indexOf('--max-minutes');
   const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
-  return Number.isFinite(v) && v > 0 ? v : 20;
+  if (Number.isFinite(v) && v > 0) return v;
+  // The standard set (no scenario named) runs five scenarios, the quiz against five targets of up to 4 min each.
+  const named = process.argv.slice(2).some((a) => a === '--scenario' || (SCENARIOS as string[]).includes(a));
+  return named ? 20 : 75;
 })();
 const watchdog = setTimeout(() => void shutdown(3, `watchdog: the sitting passed ${maxMinutes} min; stopping`), maxMinutes * 60_000);
 

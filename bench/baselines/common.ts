@@ -1,8 +1,8 @@
 /**
  * The part both baseline servers share: just enough of protocol.md §3 for the bench scenarios, with no
  * broker, no history and no persistence. Path /channel/<c>/ws (any channel), nb_users to all on connect and
- * disconnect, newcomer registration (unique per channel) broadcast, text broadcast with a fresh id and
- * timestamp. GET /rss answers process.memoryUsage().rss so `hold` can read it over HTTP too.
+ * disconnect, newcomer registration (unique per channel) broadcast, text and image (relayed as received, no
+ * re-encode) broadcast with a fresh id and timestamp. GET /rss answers process.memoryUsage().rss so `hold` can read it over HTTP too.
  * The two baselines differ only in `Deliver`: how a frame reaches the sockets of a channel.
  */
 import { createServer } from 'node:http';
@@ -91,6 +91,14 @@ export function startBaseline(name: string, deliver: Deliver): void {
             return uncompliant(peer, 'invalid text');
           }
           deliver.broadcast(channels.get(channel) ?? [], { type: 'text', id: randomUUID(), timestamp: now(), author, avatar, text });
+        } else if (msg.type === 'image') {
+          // The big-frame scenario: relayed as received (no resize or re-encode), the frame built once for everyone.
+          const { author, image_data: imageData } = msg;
+          const avatar = typeof msg.avatar === 'string' ? msg.avatar : null;
+          if (typeof author !== 'string' || !NICK.test(author) || typeof imageData !== 'string' || imageData.length > 5_000_000) {
+            return uncompliant(peer, 'invalid image');
+          }
+          deliver.broadcast(channels.get(channel) ?? [], { type: 'image', id: randomUUID(), timestamp: now(), author, avatar, image_data: imageData });
         }
       });
       ws.on('error', () => undefined);

@@ -19,6 +19,11 @@ export interface OpenCmd {
   handshakeTimeoutMs: number;
   /** Reconnect only the clients of this tag that are not open (fanout top-up). */
   topUp?: boolean;
+  /**
+   * Paced joins (quiz): client i starts connecting at startAt + (i − spreadFrom) × spreadMs / spreadOf (nowMs()
+   * time), whatever the number in flight; `inflight` is then ignored.
+   */
+  spread?: { startAt: number; spreadMs: number; of: number };
 }
 export interface OpenResult {
   attempted: number;
@@ -96,6 +101,22 @@ export interface CollectResult {
   uncompliant: Record<string, number>;
 }
 
+/**
+ * Quiz answers: every open registered client of the tag sends one text `b:<run>:<client index>:0:<t>` at a
+ * random moment of [startAt, startAt + windowMs) (nowMs() time; seeded per client so a round is repeatable).
+ */
+export interface AnswerCmd { cmd: 'answer'; tag: string; run: number; startAt: number; windowMs: number; seed: number }
+export interface AnswerResult { sent: number; skippedClosed: number; lateMsMax: number; startedAt: number; endedAt: number }
+
+/** Big frames: forget earlier arrivals of frames of at least `minBytes` (the next one is the one measured). */
+export interface BigArmCmd { cmd: 'bigarm'; tag: string; minBytes: number }
+/** The sender: one message (a prebuilt JSON text) from its first open client; answers when it was handed to the socket. */
+export interface BigSendCmd { cmd: 'bigsend'; tag: string; frame: string }
+export interface BigSendResult { sentAt: number; bytes: number }
+/** Receivers: wait until every open client got a big frame (or timeoutMs), times relative to sentAt. */
+export interface BigCollectCmd { cmd: 'bigcollect'; tag: string; sentAt: number; timeoutMs: number; quietMs: number }
+export interface BigCollectResult { receivers: number; got: number; latency: HistogramJSON; lastAt: number; bytesMin: number; bytesMax: number }
+
 export interface QuietCmd { cmd: 'quiet'; quietMs: number; timeoutMs: number }
 export interface QuietResult { quiet: boolean; waitedMs: number }
 
@@ -105,7 +126,7 @@ export interface StatusResult { total: number; open: number; closes: Record<stri
 export interface CloseCmd { cmd: 'close'; tag: string }
 export interface CloseResult { closed: number }
 
-export type Command = OpenCmd | WaitCmd | TrackCmd | SendCmd | CollectCmd | QuietCmd | StatusCmd | CloseCmd;
+export type Command = OpenCmd | WaitCmd | TrackCmd | SendCmd | CollectCmd | QuietCmd | StatusCmd | CloseCmd | AnswerCmd | BigArmCmd | BigSendCmd | BigCollectCmd;
 export interface Results {
   open: OpenResult;
   wait: WaitResult;
@@ -115,6 +136,10 @@ export interface Results {
   quiet: QuietResult;
   status: StatusResult;
   close: CloseResult;
+  answer: AnswerResult;
+  bigarm: { armed: number };
+  bigsend: BigSendResult;
+  bigcollect: BigCollectResult;
 }
 
 export type Request = Command & { id: number };

@@ -9,8 +9,9 @@ import WebSocket from 'ws';
 import { nowMs, sleep } from '../lib/clock';
 import { Histogram, addToAggregate, emptyAggregate } from '../lib/stats';
 import type {
-  CloseCmd, CollectCmd, CollectResult, Command, OpenCmd, OpenResult, QuietCmd, QuietResult, Reply, Request, SendCmd,
-  SendResult, StatusCmd, StatusResult, TrackCmd, WaitCmd, WaitResult,
+  AnswerCmd, AnswerResult, BigArmCmd, BigCollectCmd, BigCollectResult, BigSendCmd, BigSendResult, CloseCmd, CollectCmd,
+  CollectResult, Command, OpenCmd, OpenResult, QuietCmd, QuietResult, Reply, Request, SendCmd, SendResult, StatusCmd,
+  StatusResult, TrackCmd, WaitCmd, WaitResult,
 } from './protocol';
 
 if (!process.send) {
@@ -38,6 +39,9 @@ interface Client {
   bits: Uint8Array | null;
   lastSeq: Int32Array | null;
   unique: number;
+  /** Big-frame scenario: arrival time (nowMs) and size of the first frame of at least big.minBytes since bigarm. */
+  bigAt: number;
+  bigBytes: number;
 }
 
 const clients = new Map<string, Client[]>();
@@ -63,6 +67,9 @@ const fan = {
   closedDuringRun: 0,
 };
 
+/** Big-frame scenario: frames of at least minBytes are counted by size only (never converted to a string). */
+const big = { minBytes: 0 };
+
 const TEXT_RE = /"text":\s*"b:(\d+):(\d+):(\d+):(\d+(?:\.\d+)?)/;
 const NB_RE = /"nb_users":\s*(\d+)/;
 const NEWCOMER_RE = /"newcomer":\s*"([^"]*)"/;
@@ -76,6 +83,13 @@ function onFrame(c: Client, data: WebSocket.RawData): void {
   lastFrameAt = t;
   c.frames++;
   const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+  if (big.minBytes > 0 && buf.length >= big.minBytes) {
+    if (c.bigAt === 0) {
+      c.bigAt = t;
+      c.bigBytes = buf.length;
+    }
+    return;
+  }
   const s = buf.toString('latin1');
   if (s.includes('"b:')) {
     if (c.bits === null || c.run !== fan.run) return;
@@ -204,7 +218,7 @@ async function open(cmd: OpenCmd): Promise<OpenResult> {
         nick: cmd.nickPrefix === null ? null : `${cmd.nickPrefix}${i}`,
         ws: null, open: false, frames: 0, nbLast: -1, nbMax: -1, nbMaxAt: 0,
         regSentAt: 0, regDoneAt: 0, regRefused: false, closeCode: 0,
-        run: -1, bits: null, lastSeq: null, unique: 0,
+        run: -1, bits: null, lastSeq: null, unique: 0, bigAt: 0, bigBytes: 0,
       };
       list.push(c);
       todo.push(c);
@@ -221,7 +235,20 @@ async function open(cmd: OpenCmd): Promise<OpenResult> {
       if (await connectOne(c, cmd, hist, errors)) opened++;
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(cmd.inflight, todo.length)) }, lane));
+  if (cmd.spread) {
+    // Paced joins: each client at its own moment, however many are still in flight.
+    const { startAt, spreadMs, of } = cmd.spread;
+    const attempts: Promise<void>[] = [];
+    for (const c of todo) {
+      const due = startAt + (c.idx * spreadMs) / Math.max(1, of);
+      const wait = due - nowMs();
+      if (wait > 1) await sleep(wait);
+      attempts.push(connectOne(c, cmd, hist, errors).then((ok) => { if (ok) opened++; }));
+    }
+    await Promise.all(attempts);
+  } else {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(cmd.inflight, todo.length)) }, lane));
+  }
   return { attempted: todo.length, opened, failed: todo.length - opened, errors, connect: hist.toJSON(), startedAt, endedAt: nowMs() };
 }
 
@@ -373,6 +400,85 @@ async function send(cmd: SendCmd): Promise<SendResult> {
   return result;
 }
 
+/** A small seeded PRNG (mulberry32): the same seed gives the same answer moments. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function answer(cmd: AnswerCmd): Promise<AnswerResult> {
+  const list = (clients.get(cmd.tag) ?? []).filter((c) => c.nick !== null);
+  const plan = list.map((c) => ({ c, at: cmd.startAt + prng(cmd.seed * 1_000_003 + c.idx)() * cmd.windowMs }));
+  plan.sort((a, b) => a.at - b.at);
+  const result: AnswerResult = { sent: 0, skippedClosed: 0, lateMsMax: 0, startedAt: 0, endedAt: 0 };
+  let i = 0;
+  while (i < plan.length) {
+    const t = nowMs();
+    while (i < plan.length && plan[i]!.at <= t) {
+      const { c, at } = plan[i++]!;
+      if (!c.open || !c.ws) {
+        result.skippedClosed++;
+        continue;
+      }
+      const sentAt = nowMs();
+      if (result.startedAt === 0) result.startedAt = sentAt;
+      result.lateMsMax = Math.max(result.lateMsMax, sentAt - at);
+      c.ws.send(`{"type":"text","author":"${c.nick}","avatar":null,"text":"b:${cmd.run}:${c.idx}:0:${sentAt.toFixed(3)}"}`);
+      result.sent++;
+    }
+    if (i < plan.length) await sleep(Math.max(0, Math.min(5, plan[i]!.at - nowMs())));
+  }
+  result.endedAt = nowMs();
+  return result;
+}
+
+function bigarm(cmd: BigArmCmd): { armed: number } {
+  big.minBytes = cmd.minBytes;
+  let armed = 0;
+  for (const c of clients.get(cmd.tag) ?? []) {
+    c.bigAt = 0;
+    c.bigBytes = 0;
+    if (c.open) armed++;
+  }
+  return { armed };
+}
+
+async function bigsend(cmd: BigSendCmd): Promise<BigSendResult> {
+  const c = (clients.get(cmd.tag) ?? []).find((x) => x.open && x.ws);
+  if (!c) throw new Error('bigsend: no open sender');
+  const sentAt = nowMs();
+  await new Promise<void>((resolve, reject) => c.ws!.send(cmd.frame, (err) => (err ? reject(err) : resolve())));
+  return { sentAt, bytes: Buffer.byteLength(cmd.frame) };
+}
+
+async function bigcollect(cmd: BigCollectCmd): Promise<BigCollectResult> {
+  const list = clients.get(cmd.tag) ?? [];
+  const started = nowMs();
+  const done = () => list.every((c) => !c.open || c.bigAt > 0);
+  while (!done() && nowMs() - started < cmd.timeoutMs) {
+    if (nowMs() - started > cmd.quietMs && nowMs() - lastFrameAt > cmd.quietMs) break;
+    await sleep(10);
+  }
+  const latency = new Histogram();
+  let receivers = 0, got = 0, lastAt = 0, bytesMin = Infinity, bytesMax = 0;
+  for (const c of list) {
+    if (c.open) receivers++;
+    if (c.bigAt === 0) continue;
+    got++;
+    latency.record(c.bigAt - cmd.sentAt);
+    lastAt = Math.max(lastAt, c.bigAt);
+    bytesMin = Math.min(bytesMin, c.bigBytes);
+    bytesMax = Math.max(bytesMax, c.bigBytes);
+  }
+  return { receivers, got, latency: latency.toJSON(), lastAt, bytesMin: got > 0 ? bytesMin : 0, bytesMax };
+}
+
 async function quiet(cmd: QuietCmd): Promise<QuietResult> {
   const started = nowMs();
   while (nowMs() - started < cmd.timeoutMs) {
@@ -420,6 +526,10 @@ async function run(cmd: Command): Promise<unknown> {
     case 'quiet': return quiet(cmd);
     case 'status': return status(cmd);
     case 'close': return close(cmd);
+    case 'answer': return answer(cmd);
+    case 'bigarm': return bigarm(cmd);
+    case 'bigsend': return bigsend(cmd);
+    case 'bigcollect': return bigcollect(cmd);
   }
 }
 

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import { request } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { sleep } from './clock';
 
 interface Tracked { name: string; child: ChildProcess; exited: boolean; onExit: Promise<void> }
@@ -125,4 +125,25 @@ export function cpuSecondsOfPid(pid: number): number {
   } catch {
     return NaN;
   }
+}
+
+/** PIDs whose parent is `pid` (from /proc/<n>/stat), e.g. the workers a uvicorn supervisor spawned. */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  let entries: string[] = [];
+  try { entries = readdirSync('/proc'); } catch { return out; }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(e));
+    } catch { /* gone meanwhile */ }
+  }
+  return out;
+}
+
+/** The command line of a live process ('' when gone): to check a PID is still the process we started. */
+export function cmdlineOf(pid: number): string {
+  try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '); } catch { return ''; }
 }

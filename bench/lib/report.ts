@@ -1,6 +1,6 @@
 /** Ratios to the tuned baseline, the JSON line per run, the console summary and bench/results.md. */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type { FigureSpec, ScenarioName, ScenarioResult } from '../scenarios/common';
+import { SCENARIOS, type FigureSpec, type ScenarioName, type ScenarioResult } from '../scenarios/common';
 import type { MachineFacts } from './machine';
 
 export const BASELINE = 'tuned';
@@ -30,6 +30,7 @@ export function jsonLine(result: ScenarioResult, tuned: ScenarioResult | undefin
     load: result.load,
     server: result.server,
     notes: result.notes,
+    ...(result.details ? { details: result.details } : {}),
   });
 }
 
@@ -52,7 +53,8 @@ export function table(specs: FigureSpec[], results: ScenarioResult[]): string {
   const tuned = results.find((x) => x.target === BASELINE);
   const head = `| figure | ${results.map((x) => x.target).join(' | ')} |`;
   const sep = `|---|${results.map(() => '---:').join('|')}|`;
-  const rows = specs.map((s) => {
+  // Rows no target has (e.g. the memory of a process kind none of them runs) are left out.
+  const rows = specs.filter((s) => results.some((x) => x.figures[s.key] !== undefined)).map((s) => {
     const cells = results.map((x) => {
       const v = x.figures[s.key];
       const rt = ratios(x, tuned)[s.key];
@@ -75,7 +77,9 @@ export function paramsLine(r: ScenarioResult): string {
     case 'fanout': return `R=${p.receivers} receivers, ${p.senders} senders, one channel; `
       + (p.rate === undefined ? `saturation search (steps of ${p.stepSeconds} s from ${p.startRate} msg/s, doubling — halving if the first fails — then two geometric bisections; a step passes with no loss or refusal, senders on rate, p99 ≤ ${p.sloP99Ms} ms and no queue building: p90 of the step's second half ≤ max(2×, +100 ms) that of its first half), then ${p.durationSeconds} s at half the saturation rate (each target at half of its own)`
         : `${p.rate} msg/s for ${p.durationSeconds} s`) + `; text padded to ~${Number(p.pad) + 30} chars`;
-    case 'hold': return `N=${p.clients} idle sockets in ${p.channels} channel(s) of ≤ ${p.channelSize}, held ${p.seconds} s; RSS per socket = (RSS after a forced full GC with the sockets open − RSS after a forced full GC before, after a warm-up of 5 % of the sockets) ÷ sockets alive; the GC goes through the V8 inspector the bench enables on the server processes for this scenario`;
+    case 'hold': return `N=${p.clients} idle sockets in ${p.channels} channel(s) of ≤ ${p.channelSize}, held ${p.seconds} s; RSS per socket = (RSS after a forced full GC with the sockets open − RSS after a forced full GC before, after a warm-up of 5 % of the sockets) ÷ sockets alive, summed over every process of the target (edges, presence, relay, redis-server, nats-server; gischat's uvicorn processes and its redis-server), then per process kind; the GC goes through the V8 inspector the bench enables on every Node process of the target for this scenario (Redis, NATS and Python get none); "no forced GC" = median RSS of the hold's second half − the same "before"`;
+    case 'quiz': return `conference quiz: N clients join one channel within ${p.joinSeconds} s (spread evenly) and register, then each sends one answer at a random moment of a ${p.windowSeconds} s window (N messages, N² deliveries); a round passes with no failed join, no loss, no duplicate, nobody dropped and delivery p99 ≤ ${p.sloP99Ms} ms. Search: from N=${p.startN} ×2 until a round fails (≤ ${p.maxN}), then geometric bisection to 10 %; ≤ ${p.maxRounds} rounds and ${p.maxSeconds} s per target; ${p.workers} client workers; join = first connect → all registered and saw nb_users=N (bounded: n/a when it never converged)`;
+    case 'bigframe': return `one ${p.width}×${p.height} photo-like PNG of ${p.pngBytes} bytes (as our image transform writes it: the base64 text ≥ ${p.imageBytes} chars, a ~2 MB frame) sent as an image message to R=${p.receivers} receivers in one channel, ${p.frames} time(s) one after the other; "send → last receiver" is from the send to the moment the last receiver had the whole frame; ours and gischat re-encode the PNG (ours gives the same bytes back), the baselines relay it as received with the JSON built once`;
   }
 }
 
@@ -110,7 +114,7 @@ export function markdownSection(s: Section): string {
   out.push(`- Server logs of this sitting: \`${s.logDir}\``);
   if (s.skipped.length > 0) out.push(`- Skipped: ${s.skipped.join('; ')}`);
   out.push('');
-  for (const scenario of ['storm', 'fanout', 'hold'] as ScenarioName[]) {
+  for (const scenario of SCENARIOS) {
     const rs = s.results.filter((x) => x.scenario === scenario);
     if (rs.length === 0) continue;
     out.push(`### ${scenario}`);
@@ -139,10 +143,13 @@ const HEADER = `# qchat-server bench results
 
 Written by \`npm run bench\` (bench/run.ts). Each sitting appends a section; older sections are kept.
 Scenarios: **storm** (N clients connect and register), **fanout** (R receivers, senders at a rate), **hold**
-(N idle sockets, server RSS per socket). Targets: **tuned** and **naive** baselines (bench/baselines/, minimal
-ws servers without a broker), **qchat-aio** (services/all-in-one, in-memory brokers), **qchat-stack** (Redis + NATS
-+ presence + relay + one edge, separate processes), **qchat-stack-2edge** (the same with two edges, receivers
-split across them; fanout only). RSS of the full stack = the edge process(es) only.
+(N idle sockets, server RSS per socket), **quiz** (largest N where N people joining and answering within 5 s all
+get every answer with p99 ≤ 1 s), **bigframe** (a 2 MB PNG to 1,000 receivers). Targets: **tuned** and **naive**
+baselines (bench/baselines/, minimal ws servers without a broker), **qchat-aio** (services/all-in-one, in-memory
+brokers), **qchat-stack** (Redis + NATS + presence + relay + one edge, separate processes), **qchat-stack-2edge**
+(the same with two edges, clients split across them), **gischat** / **gischat-2w** (gischat 3.4.1 with 1 / 2
+uvicorn workers and its Redis). RSS of a target = every one of its processes (before the quiz sittings: the edge
+process(es) only).
 `;
 
 export function appendResults(path: string, section: string): void {

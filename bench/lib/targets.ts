@@ -12,15 +12,21 @@ import { freePort, httpGet, rssOfPid, spawnTracked, stopPid, tcpReady, waitUntil
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const BENCH = fileURLToPath(new URL('..', import.meta.url));
 
-export type TargetKind = 'tuned' | 'naive' | 'qchat-aio' | 'qchat-stack' | 'qchat-stack-2edge' | 'external';
+export type TargetKind = 'tuned' | 'naive' | 'qchat-aio' | 'qchat-stack' | 'qchat-stack-2edge' | 'gischat' | 'gischat-2w' | 'external';
+export const TARGET_KINDS: TargetKind[] = ['tuned', 'naive', 'qchat-aio', 'qchat-stack', 'qchat-stack-2edge', 'gischat', 'gischat-2w', 'external'];
+
+/** One process of a target and what it is (hold: memory per process kind). */
+export interface MemProc { kind: 'server' | 'edge' | 'presence' | 'relay' | 'redis' | 'nats' | 'gischat'; pid: number }
 
 export interface Target {
   name: TargetKind | string;
   kind: TargetKind;
   /** ws://127.0.0.1:PORT, one per edge. */
   bases: string[];
-  /** Processes whose RSS is the server's memory (the edge(s) for the full stack). */
+  /** Processes whose RSS is the server's memory: every process of the target (edges, presence, relay, brokers…). */
   rssPids: number[];
+  /** The same processes with their kind, for the per-kind memory columns of hold. */
+  memProcs: MemProc[];
   /** Every process of the target (CPU accounting). */
   cpuPids: number[];
   /** Fallback RSS source for an external server without --pid: GET /rss of a baseline. */
@@ -29,7 +35,7 @@ export interface Target {
   logs: { name: string; path: string }[];
   /** Prometheus /metrics URL of each edge (our server only). */
   metricsUrls: string[];
-  /** Inspector ports of the RSS processes when started with `inspect` (hold: a full GC before each RSS reading). */
+  /** Inspector ports of the Node processes when started with `inspect` (hold: a full GC before each RSS reading). */
   inspectPorts: number[];
   stop(): Promise<void>;
 }
@@ -49,12 +55,12 @@ function logFile(name: string): { fd: number; path: string } {
   return { fd: openSync(path, 'a'), path };
 }
 
-interface Proc { pid: number; name: string; alive: () => boolean; log: string; inspectPort?: number }
+export interface Proc { pid: number; name: string; alive: () => boolean; log: string; inspectPort?: number }
 
 /** Start options: `inspect` opens the V8 inspector on a loopback port so the bench can force a full GC. */
 export interface StartOptions { inspect?: boolean }
 
-function startProc(name: string, cmd: string, args: string[], env: Record<string, string>): Proc {
+export function startProc(name: string, cmd: string, args: string[], env: Record<string, string>): Proc {
   const { fd, path } = logFile(name);
   const { child, t } = spawnTracked(name, cmd, args, {
     cwd: REPO,
@@ -73,12 +79,12 @@ async function nodeTs(name: string, script: string, env: Record<string, string>,
 
 const inspectPorts = (procs: Proc[]) => procs.flatMap((p) => (p.inspectPort ? [p.inspectPort] : []));
 
-async function stopProcs(procs: Proc[]): Promise<void> {
+export async function stopProcs(procs: Proc[]): Promise<void> {
   // Edges first (they drain and tell presence), then services, then brokers.
   for (const p of [...procs].reverse()) await stopPid(p.pid, 5000);
 }
 
-async function guarded<T>(procs: Proc[], fn: () => Promise<T>): Promise<T> {
+export async function guarded<T>(procs: Proc[], fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
@@ -96,7 +102,7 @@ export function tail(path: string, lines: number): string {
   }
 }
 
-async function httpOk(url: string): Promise<boolean> {
+export async function httpOk(url: string): Promise<boolean> {
   const r = await httpGet(url, 1000);
   return r.status === 200;
 }
@@ -107,7 +113,7 @@ export async function startBaseline(kind: 'tuned' | 'naive', opts: StartOptions 
   return guarded([p], async () => {
     await waitUntil(kind, () => httpOk(`http://127.0.0.1:${port}/rss`), 30_000, p.alive);
     return {
-      name: kind, kind, bases: [`ws://127.0.0.1:${port}`], rssPids: [p.pid], cpuPids: [p.pid],
+      name: kind, kind, bases: [`ws://127.0.0.1:${port}`], rssPids: [p.pid], memProcs: [{ kind: 'server', pid: p.pid }], cpuPids: [p.pid],
       rssUrl: `http://127.0.0.1:${port}/rss`, logs: [{ name: kind, path: p.log }], metricsUrls: [], inspectPorts: inspectPorts([p]),
       stop: () => stopProcs([p]),
     };
@@ -122,7 +128,8 @@ function qchatEnv(channels: string[], instance: string): Record<string, string> 
     CHANNELS: channels.join(','),
     RATE_LIMIT_PER_SECOND: '100000',
     RATE_LIMIT_BURST: '100000',
-    SHUTDOWN_TIMEOUT_MS: '3000',
+    // Above REQUEST_TIMEOUT_MS (default 3000): the services refuse a stop shorter than the requests in flight.
+    SHUTDOWN_TIMEOUT_MS: '4000',
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
     NODE_ENV: 'production',
   };
@@ -135,7 +142,7 @@ export async function startAllInOne(channels: string[], opts: StartOptions = {})
   return guarded([p], async () => {
     await waitUntil('qchat all-in-one', () => httpOk(`http://127.0.0.1:${port}/readyz`), 60_000, p.alive);
     return {
-      name: 'qchat-aio', kind: 'qchat-aio', bases: [`ws://127.0.0.1:${port}`], rssPids: [p.pid], cpuPids: [p.pid],
+      name: 'qchat-aio', kind: 'qchat-aio', bases: [`ws://127.0.0.1:${port}`], rssPids: [p.pid], memProcs: [{ kind: 'server', pid: p.pid }], cpuPids: [p.pid],
       logs: [{ name: 'all-in-one', path: p.log }], metricsUrls: [`http://127.0.0.1:${metricsPort}/metrics`], inspectPorts: inspectPorts([p]),
       stop: () => stopProcs([p]),
     };
@@ -162,10 +169,10 @@ export async function startStack(channels: string[], edges: 1 | 2, opts: StartOp
       NATS_URL: `nats://127.0.0.1:${natsPort}`,
     };
     const presencePort = await freePort();
-    const presence = await nodeTs('presence', 'services/presence/src/main.ts', { ...env, METRICS_PORT: String(presencePort) });
+    const presence = await nodeTs('presence', 'services/presence/src/main.ts', { ...env, METRICS_PORT: String(presencePort) }, opts.inspect);
     procs.push(presence);
     const relayPort = await freePort();
-    const relay = await nodeTs('relay', 'services/relay/src/main.ts', { ...env, METRICS_PORT: String(relayPort) });
+    const relay = await nodeTs('relay', 'services/relay/src/main.ts', { ...env, METRICS_PORT: String(relayPort) }, opts.inspect);
     procs.push(relay);
     await waitUntil('presence', () => httpOk(`http://127.0.0.1:${presencePort}/readyz`), 60_000, presence.alive);
     await waitUntil('relay', () => httpOk(`http://127.0.0.1:${relayPort}/readyz`), 60_000, relay.alive);
@@ -187,9 +194,11 @@ export async function startStack(channels: string[], edges: 1 | 2, opts: StartOp
     const name: TargetKind = edges === 1 ? 'qchat-stack' : 'qchat-stack-2edge';
     return {
       name, kind: name, bases: ports.map((p) => `ws://127.0.0.1:${p}`),
-      rssPids: edgeProcs.map((e) => e.pid), cpuPids: procs.map((p) => p.pid),
+      rssPids: procs.map((p) => p.pid), cpuPids: procs.map((p) => p.pid),
+      memProcs: procs.map((p) => ({ kind: (p.name.startsWith('edge') ? 'edge' : p.name) as MemProc['kind'], pid: p.pid })),
       logs: procs.map((p) => ({ name: p.name, path: p.log })),
-      metricsUrls: metricsPorts.map((p) => `http://127.0.0.1:${p}/metrics`), inspectPorts: inspectPorts(edgeProcs),
+      // Every Node process of the stack: hold forces a GC in presence and relay too.
+      metricsUrls: metricsPorts.map((p) => `http://127.0.0.1:${p}/metrics`), inspectPorts: inspectPorts(procs),
       stop: () => stopProcs(procs),
     };
   });
@@ -200,7 +209,7 @@ export function externalTarget(urls: string[], pid: number | undefined): Target 
   const first = new URL(bases[0]!.replace(/^ws/, 'http'));
   return {
     name: 'external', kind: 'external', bases,
-    rssPids: pid ? [pid] : [], cpuPids: pid ? [pid] : [],
+    rssPids: pid ? [pid] : [], memProcs: pid ? [{ kind: 'server', pid }] : [], cpuPids: pid ? [pid] : [],
     rssUrl: `http://${first.host}/rss`, logs: [], metricsUrls: [], inspectPorts: [],
     stop: async () => undefined,
   };
@@ -237,6 +246,13 @@ export async function serverRss(target: Target): Promise<number> {
     } catch { /* not a baseline */ }
   }
   return NaN;
+}
+
+/** RSS now per process kind (bytes, summed over the processes of each kind); NaN for a kind whose RSS is unreadable. */
+export function rssByKind(target: Target): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const { kind, pid } of target.memProcs) out[kind] = (out[kind] ?? 0) + rssOfPid(pid);
+  return out;
 }
 
 /** Warning and error lines of the target's logs (pino level >= 40, or plain lines mentioning error). */

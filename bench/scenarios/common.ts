@@ -3,7 +3,8 @@ import { LoadSampler, openFilesLimit, type LoadReport } from '../lib/machine';
 import { edgeCounters, logProblems, rpcMeans, type Target } from '../lib/targets';
 import { readFileSync } from 'node:fs';
 
-export type ScenarioName = 'storm' | 'fanout' | 'hold';
+export type ScenarioName = 'storm' | 'fanout' | 'hold' | 'quiz' | 'bigframe';
+export const SCENARIOS: ScenarioName[] = ['storm', 'fanout', 'hold', 'quiz', 'bigframe'];
 
 export interface FigureSpec {
   key: string;
@@ -20,6 +21,8 @@ export interface ScenarioResult {
   figures: Record<string, number>;
   /** Things that went wrong or look wrong, in words. */
   notes: string[];
+  /** Per-step detail a scenario keeps in the JSON line (quiz rounds, per-process memory). */
+  details?: Record<string, unknown>;
   load: LoadReport;
   server: {
     logProblems: { count: number; samples: string[] };
@@ -39,18 +42,18 @@ export async function measured(
   scenario: ScenarioName,
   ctx: Ctx,
   params: Record<string, unknown>,
-  body: (sampler: LoadSampler) => Promise<{ figures: Record<string, number>; notes: string[] }>,
+  body: (sampler: LoadSampler) => Promise<{ figures: Record<string, number>; notes: string[]; details?: Record<string, unknown> }>,
 ): Promise<ScenarioResult> {
   const startedAt = new Date().toISOString();
   const sampler = new LoadSampler(ctx.target.cpuPids);
-  const { figures, notes } = await body(sampler);
+  const { figures, notes, details } = await body(sampler);
   const load = sampler.stop();
   const counters = await edgeCounters(ctx.target).catch(() => ({}));
   const rpcMeanMs = await rpcMeans(ctx.target).catch(() => ({}));
   const problems = logProblems(ctx.target);
   if ((counters as Record<string, number>).slowConsumerCloses) notes.push(`server closed ${(counters as Record<string, number>).slowConsumerCloses} slow consumers (4001)`);
   if (problems.count > 0) notes.push(`server logged ${problems.count} warning/error lines: ${problems.samples.slice(0, 3).join(' | ')}`);
-  return { scenario, target: ctx.target.name, params, figures, notes, load, server: { logProblems: problems, counters, rpcMeanMs }, startedAt };
+  return { scenario, target: ctx.target.name, params, figures, notes, details, load, server: { logProblems: problems, counters, rpcMeanMs }, startedAt };
 }
 
 /** Workers needed so no worker holds more sockets than its open-file limit allows (and at least two). */

@@ -1,13 +1,15 @@
 /**
  * hold: N idle sockets held for a while; the server's RSS per socket. The sockets are spread over channels of
  * `channelSize` (every connect broadcasts nb_users to its channel, so one channel of N would cost N²/2 frames
- * and measure that storm instead of idle memory). RSS is read from /proc/<pid>/status (summed over the edges
- * for the full stack), or GET /rss for an external baseline without --pid.
+ * and measure that storm instead of idle memory). RSS is read from /proc/<pid>/status, summed over every process
+ * of the target (edges, presence, relay, redis-server, nats-server; gischat's uvicorn processes and its Redis) and
+ * per process kind, or GET /rss for an external baseline without --pid. The forced GC reaches every Node process
+ * of the target through its inspector; Redis, NATS and Python processes get none (their RSS is read as it is).
  */
 import { Pool, slices } from '../client/pool';
 import { nowMs, sleep } from '../lib/clock';
 import { Histogram, mergeCounts, median } from '../lib/stats';
-import { collectGarbage, serverRss, type Target } from '../lib/targets';
+import { collectGarbage, rssByKind, serverRss, type MemProc, type Target } from '../lib/targets';
 import { measured, r, workersFor, type Ctx, type FigureSpec, type ScenarioResult } from './common';
 import { fmtCounts } from './storm';
 
@@ -23,6 +25,10 @@ export interface HoldOptions {
 export const holdFigures: FigureSpec[] = [
   { key: 'rss_per_socket_kib', label: 'RSS per socket', unit: 'KiB', better: 'lower' },
   { key: 'rss_per_socket_nogc_kib', label: 'RSS per socket, no forced GC', unit: 'KiB', better: 'lower' },
+  ...(['server', 'edge', 'presence', 'relay', 'redis', 'nats', 'gischat'] as MemProc['kind'][]).flatMap((k): FigureSpec[] => [
+    { key: `rss_per_socket_${k}_kib`, label: `  of which ${k} process(es)`, unit: 'KiB', better: 'lower' },
+    { key: `rss_per_socket_${k}_nogc_kib`, label: `  of which ${k} process(es), no forced GC`, unit: 'KiB', better: 'lower' },
+  ]),
   { key: 'rss_before_mib', label: 'RSS before', unit: 'MiB', better: 'lower' },
   { key: 'rss_held_mib', label: 'RSS held (median, no forced GC)', unit: 'MiB', better: 'lower' },
   { key: 'rss_held_gc_mib', label: 'RSS held after a full GC', unit: 'MiB', better: 'lower' },
@@ -61,6 +67,7 @@ export async function hold(ctx: Ctx, opts: HoldOptions): Promise<ScenarioResult>
       });
       if (!gc) notes.push('no forced GC (no inspector on the server): RSS includes whatever garbage was around');
       const rssBefore = await settledRss(ctx.target);
+      const kindsBefore = rssByKind(ctx.target);
       if (!Number.isFinite(rssBefore)) notes.push('server RSS unreadable: pass --pid <server pid> (or target a baseline with GET /rss)');
       ctx.say(`hold: ${n} sockets over ${opts.channels.length} channel(s) and ${pool.size} workers; server RSS before ${r(rssBefore / MiB, 1)} MiB`);
       const parts = slices(n, pool.size);
@@ -87,11 +94,13 @@ export async function hold(ctx: Ctx, opts: HoldOptions): Promise<ScenarioResult>
       if (!q.every((x) => x.quiet)) notes.push('clients were still receiving frames 60 s after the last connect');
       ctx.say(`hold: ${ok} open (${failed} failed) in ${r(openAll, 0)} ms; holding ${opts.seconds} s`);
       const samples: number[] = [];
+      const kindSamples: Record<string, number>[] = [];
       const cpu0 = sampler.targetCpu();
       const holdStart = nowMs();
       while (nowMs() - holdStart < opts.seconds * 1000) {
         await sleep(1000);
         samples.push(await serverRss(ctx.target));
+        kindSamples.push(rssByKind(ctx.target));
       }
       const idleCpu = (sampler.targetCpu() - cpu0) / ((nowMs() - holdStart) / 1000);
       const status = await pool.all(() => ({ cmd: 'status', tag: 'hold' }), 30_000);
@@ -104,6 +113,16 @@ export async function hold(ctx: Ctx, opts: HoldOptions): Promise<ScenarioResult>
       const held = tailSamples.length > 0 ? median(tailSamples) : NaN;
       // The figure: live memory per socket, both readings right after a full GC when we could force one.
       const heldGc = gc && (await fullGc(ctx.target).catch(() => false)) ? await settledRss(ctx.target) : NaN;
+      const kindsAfterGc = Number.isFinite(heldGc) ? rssByKind(ctx.target) : {};
+      // Per process kind: does a process grow with sockets it does not hold (presence, relay, brokers)?
+      const perKind: Record<string, number> = {};
+      const tailKinds = kindSamples.slice(Math.floor(kindSamples.length / 2));
+      for (const kind of Object.keys(kindsBefore)) {
+        const heldK = median(tailKinds.map((x) => x[kind]!).filter(Number.isFinite));
+        const afterK = kindsAfterGc[kind] ?? heldK;
+        perKind[`rss_per_socket_${kind}_kib`] = alive > 0 ? r((afterK - kindsBefore[kind]!) / alive / 1024, 2) : NaN;
+        perKind[`rss_per_socket_${kind}_nogc_kib`] = alive > 0 ? r((heldK - kindsBefore[kind]!) / alive / 1024, 2) : NaN;
+      }
       const perSocketFrom = Number.isFinite(heldGc) ? heldGc : held;
       await pool.all(() => ({ cmd: 'close', tag: 'hold' }), 60_000);
       if (Math.abs(perSocketFrom - rssBefore) < 4 * MiB) {
@@ -119,6 +138,7 @@ export async function hold(ctx: Ctx, opts: HoldOptions): Promise<ScenarioResult>
           rss_held_gc_mib: r(heldGc / MiB, 1),
           rss_per_socket_kib: alive > 0 ? r((perSocketFrom - rssBefore) / alive / 1024, 2) : NaN,
           rss_per_socket_nogc_kib: alive > 0 ? r((held - rssBefore) / alive / 1024, 2) : NaN,
+          ...perKind,
           open_all_ms: r(openAll, 0),
           connect_p50_ms: c.p50,
           connect_p99_ms: c.p99,
