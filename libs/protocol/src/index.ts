@@ -8,3 +8,6 @@ export * from './limits';
 export * from './budget';
 export * from './validate';
 export * from './moderation';
+export * from './matrix';
+export * from './shapes';
+export * from './operations';

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { decodeEnvelope, keys, nowSeconds, subjects, type RelayHistoryReply } from '@qchat/protocol';
+import { decodeEnvelope, keys, nowSeconds } from '@qchat/protocol';
 import { RpcClient, type Bus, type Unsubscribe } from '@qchat/bus';
 import { MatrixClient, roomFilter, runSync, sleep } from '@qchat/matrix';
 import { Closers, busReadiness, closeServer, createRegistry, once, registerDependencyGauge, startOpsServer, type Registry } from '@qchat/runtime';
@@ -42,8 +42,7 @@ export function createBridge(deps: BridgeDeps) {
   const state: BridgeState = bus.redis ? new RedisBridgeState(bus.redis, prefix) : new MemoryBridgeState();
   const owner = `${hostname()}-${randomUUID().slice(0, 8)}`;
   const lease: Lease = bus.redis ? new RedisLease(bus.redis, `${prefix}lease`, owner, config.MATRIX_LEASE_MS) : new MemoryLease();
-  const rpc = new RpcClient(bus.requester, { timeoutMs: config.REQUEST_TIMEOUT_MS, retries: 1 });
-  const subj = subjects(config.INSTANCE_ID);
+  const rpc = new RpcClient(bus.requester, { instance: config.INSTANCE_ID, timeouts: { requestMs: config.REQUEST_TIMEOUT_MS, imageMs: config.IMAGE_TIMEOUT_MS }, registry });
   const topic = keys(config.INSTANCE_ID).topic;
   let started = false;
   let active: Active | undefined;
@@ -104,7 +103,7 @@ export function createBridge(deps: BridgeDeps) {
     }
     // Subscribed first, then history: a message published meanwhile is seen twice and sent once.
     for (const channel of channels) {
-      rpc.call<unknown, RelayHistoryReply>(subj.relayHistory, { channel }, { retries: 2 })
+      rpc.call('relay.history', { channel })
         .then(async ({ frames }) => { for (const f of frames) await toMatrix.handle(channel, f, notBefore); })
         .catch((err: unknown) => log.warn({ err, channel }, 'history not carried; messages sent while no bridge was active may be missing'))
         .finally(() => historyRead.get(channel)!());

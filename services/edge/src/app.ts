@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { QChatError, keys, subjects, type TextBody } from '@qchat/protocol';
+import { QChatError, keys, type TextBody } from '@qchat/protocol';
 import { RpcClient, type Bus } from '@qchat/bus';
 import { Closers, OutageLog, PROTOCOL_VERSION, closeServer, createRegistry, graceReadiness, once, registerDependencyGauge, startOpsServer, type OpsRoute, type Registry } from '@qchat/runtime';
 import type { Logger } from 'pino';
@@ -39,10 +39,10 @@ export function createEdge(deps: EdgeDeps) {
   const registry = deps.registry ?? createRegistry('edge');
   if (!deps.registry) registerDependencyGauge(registry, bus);
   const metrics = createEdgeMetrics(registry, { channels: config.CHANNELS });
-  const rpc = new RpcClient(bus.requester, { timeoutMs: config.REQUEST_TIMEOUT_MS, retries: 1, observer: metrics.observer });
-  // Calls failing because relay or presence cannot answer are logged once per outage, not once per message.
   const timeouts = { requestMs: config.REQUEST_TIMEOUT_MS, imageMs: config.IMAGE_TIMEOUT_MS };
-  const backend = watchBackend(createBackend(rpc, subjects(config.INSTANCE_ID), config.EDGE_ID, timeouts), new OutageLog(log, 'presence or relay'));
+  const rpc = new RpcClient(bus.requester, { instance: config.INSTANCE_ID, timeouts, registry });
+  // Calls failing because relay or presence cannot answer are logged once per outage, not once per message.
+  const backend = watchBackend(createBackend(rpc, config.EDGE_ID), new OutageLog(log, 'presence or relay'));
   const topic = keys(config.INSTANCE_ID).topic;
   const hub = new Hub({ broker: bus.broker, topic, maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES, stallTimeoutMs: config.WS_STALL_TIMEOUT_MS, maxUnsentBytes: config.WS_MAX_UNSENT_BYTES, nbUsersIntervalMs: config.NB_USERS_INTERVAL_MS, metrics, log });
   const bans = new BanList(async () => (await backend.bans()).bans, log);
