@@ -5,7 +5,7 @@
  * stable code; anything else becomes `internal` and is logged once here.
  */
 import {
-  OPERATIONS, QChatError, isErrorCode, operationsOf, queueOf, serviceOf, subjectOf,
+  OPERATIONS, QChatError, isErrorCode, isOutage, operationsOf, queueOf, serviceOf, subjectOf,
   type ErrorCode, type OpName, type OpsOf, type Req, type Res, type Service, type Timeouts,
 } from '@qchat/protocol';
 import { OutageLog, type Registry } from '@qchat/runtime';
@@ -32,6 +32,8 @@ export interface RpcClientOptions {
   registry?: Registry;
   /** Seen before the metrics, for tests. */
   onAttempt?(op: OpName, outcome: string): void;
+  /** Calls that fail for an outage (after their retries) logged once per outage, when it starts and when it ends. */
+  outage?: Pick<OutageLog, 'failed' | 'succeeded'>;
 }
 
 const encode = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8');
@@ -66,11 +68,16 @@ export class RpcClient {
       const started = process.hrtime.bigint();
       let outcome = 'ok';
       try {
-        return await this.attempt<K>(subject, data, timeoutMs);
+        const reply = await this.attempt<K>(subject, data, timeoutMs);
+        this.options.outage?.succeeded();
+        return reply;
       } catch (err) {
         const e = err instanceof QChatError ? err : new QChatError('internal', String(err), { cause: err });
         outcome = e.code;
-        if (!e.retryable || attempt >= retries) throw e;
+        if (!e.retryable || attempt >= retries) {
+          if (isOutage(e)) this.options.outage?.failed(e, { op });
+          throw e;
+        }
         this.metrics?.retried(op, e.code);
         await sleep(50 * 2 ** attempt);
       } finally {

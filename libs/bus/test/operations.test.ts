@@ -9,7 +9,7 @@ import {
   QChatError, subjectOf,
   type PresenceUsersReply, type PresenceUsersRequest, type RelayHistoryReply, type RelayPublishReply, type RelayPublishRequest,
 } from '@qchat/protocol';
-import { createLogger, silentLogger } from '@qchat/runtime';
+import { OutageLog, createLogger, silentLogger } from '@qchat/runtime';
 import { MemoryRequester, RpcClient, serveOperations, type Handlers } from '../src';
 
 const I = 'optest';
@@ -127,6 +127,19 @@ describe('operations over the in-process requester', () => {
     ]);
     expect(lines.filter((l) => l.msg === 'request failed')).toEqual([]);
     expect(await metricValue(registry, 'qchat_bus_handled_duration_seconds_count', { op: 'relay.history', outcome: 'unavailable' })).toBe(4);
+  });
+
+  it('a caller logs an outage of the servers once (after the retries), and its end', async () => {
+    const { lines, log } = capture();
+    const caller = new RpcClient(requester, { instance: I, timeouts, outage: new OutageLog(log, 'presence or relay') });
+    for (let i = 0; i < 3; i++) await expect(caller.call('relay.clear', { channel: 'c' }, { retries: 0 })).rejects.toMatchObject({ code: 'no_responders' });
+    const { handlers } = relayHandlers(async () => ({ frames: [] }));
+    await serveOperations(requester, I, 'relay', handlers, { log: silentLogger() });
+    await caller.call('relay.clear', { channel: 'c' });
+    expect(lines.map((l) => [l.level, l.msg, l.failed])).toEqual([
+      [40, 'presence or relay unavailable: requests fail until it is back (logged once)', undefined],
+      [30, 'presence or relay available again', 3],
+    ]);
   });
 
   it('retries retryable failures only, as many times as the operation allows', async () => {

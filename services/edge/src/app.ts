@@ -6,7 +6,6 @@ import { Closers, OutageLog, PROTOCOL_VERSION, closeServer, createRegistry, grac
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { createBackend } from './backend';
-import { watchBackend } from './backend-outage';
 import type { EdgeConfig } from './config';
 import { startHeartbeat } from './heartbeat';
 import { createHttpApp } from './http/app';
@@ -40,9 +39,9 @@ export function createEdge(deps: EdgeDeps) {
   if (!deps.registry) registerDependencyGauge(registry, bus);
   const metrics = createEdgeMetrics(registry, { channels: config.CHANNELS });
   const timeouts = { requestMs: config.REQUEST_TIMEOUT_MS, imageMs: config.IMAGE_TIMEOUT_MS };
-  const rpc = new RpcClient(bus.requester, { instance: config.INSTANCE_ID, timeouts, registry });
   // Calls failing because relay or presence cannot answer are logged once per outage, not once per message.
-  const backend = watchBackend(createBackend(rpc, config.EDGE_ID), new OutageLog(log, 'presence or relay'));
+  const rpc = new RpcClient(bus.requester, { instance: config.INSTANCE_ID, timeouts, registry, outage: new OutageLog(log, 'presence or relay') });
+  const backend = createBackend(rpc, config.EDGE_ID);
   const topic = keys(config.INSTANCE_ID).topic;
   const hub = new Hub({ broker: bus.broker, topic, maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES, stallTimeoutMs: config.WS_STALL_TIMEOUT_MS, maxUnsentBytes: config.WS_MAX_UNSENT_BYTES, nbUsersIntervalMs: config.NB_USERS_INTERVAL_MS, metrics, log });
   const bans = new BanList(async () => (await backend.bans()).bans, log);
