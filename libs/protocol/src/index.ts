@@ -5,7 +5,6 @@ export * from './subjects';
 export * from './rpc';
 export * from './errors';
 export * from './limits';
-export * from './budget';
 export * from './validate';
 export * from './moderation';
 export * from './matrix';
