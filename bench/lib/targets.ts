@@ -322,8 +322,8 @@ export async function rpcMeans(target: Target): Promise<Record<string, number>> 
   const counts: Record<string, number> = {};
   for (const text of await metricsTexts(target)) {
     for (const line of text.split('\n')) {
-      const m = /^qchat_bus_request_duration_seconds_(sum|count)\{[^}]*subject="([^"]+)"[^}]*outcome="ok"[^}]*\}\s+(\S+)/.exec(line)
-        ?? /^qchat_bus_request_duration_seconds_(sum|count)\{[^}]*outcome="ok"[^}]*subject="([^"]+)"[^}]*\}\s+(\S+)/.exec(line);
+      const m = /^qchat_bus_request_duration_seconds_(sum|count)\{(?:[^}]*,)?op="([^"]+)"[^}]*outcome="ok"[^}]*\}\s+(\S+)/.exec(line)
+        ?? /^qchat_bus_request_duration_seconds_(sum|count)\{[^}]*outcome="ok",(?:[^}]*,)?op="([^"]+)"[^}]*\}\s+(\S+)/.exec(line);
       if (!m) continue;
       const into = m[1] === 'sum' ? sums : counts;
       into[m[2]!] = (into[m[2]!] ?? 0) + Number(m[3]);

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RpcClient, serveRpc, type Requester } from '@qchat/bus';
+import { RpcClient, serveOperations, type Requester } from '@qchat/bus';
 import { QChatError } from '@qchat/protocol';
 import { silentLogger } from '@qchat/runtime';
 
@@ -135,31 +135,34 @@ export function requesterContract(name: string, make: () => Promise<RequesterFix
 
     describe('RPC over it', () => {
       const log = silentLogger();
+      // `matrix.take` is the smallest operation of the table (one per member, addressed by a target).
+      const reg = { homeserver: 'https://hs', room_id: '!r:hs', user: 'u', password: 'p', device_id: 'd' };
+      const serveTake = (requester: Requester, take: (req: { id: string }) => Promise<typeof reg>) =>
+        serveOperations(requester, prefix, 'matrix', { 'matrix.take': take }, { log, target: 't1' });
+      const client = (onAttempt?: (op: string, outcome: string) => void) =>
+        new RpcClient(fx.other ?? fx.requester, { instance: prefix, timeouts: { requestMs: 2_000, imageMs: 0 }, onAttempt });
 
       it('returns the handler result', async () => {
-        await serveRpc<{ a: number }, { sum: number }>(fx.requester, subject('add'), 'q', async ({ a }) => ({ sum: a + 1 }), log);
-        const client = new RpcClient(fx.other ?? fx.requester, { timeoutMs: 2_000, retries: 0 });
-        await expect(client.call(subject('add'), { a: 41 })).resolves.toEqual({ sum: 42 });
+        await serveTake(fx.requester, async ({ id }) => ({ ...reg, user: id }));
+        await expect(client().call('matrix.take', { id: 'x' }, { target: 't1' })).resolves.toEqual({ ...reg, user: 'x' });
       });
 
       it('passes a QChatError code and message through to the caller', async () => {
-        await serveRpc(fx.requester, subject('fail'), 'q', async () => {
+        await serveTake(fx.requester, async () => {
           throw new QChatError('channel_not_found', 'no such channel: x');
-        }, log);
-        const client = new RpcClient(fx.requester, { timeoutMs: 2_000, retries: 3 });
-        const err = await rejection(client.call(subject('fail'), {}));
+        });
+        const err = await rejection(client().call('matrix.take', { id: 'x' }, { target: 't1', retries: 3 }));
         expect(err.code).toBe('channel_not_found');
         expect(err.message).toBe('no such channel: x');
       });
 
       it('turns other handler failures into internal, without retrying', async () => {
         let calls = 0;
-        await serveRpc(fx.requester, subject('boom'), 'q', async () => {
+        await serveTake(fx.requester, async () => {
           calls++;
           throw new Error('secret detail');
-        }, log);
-        const client = new RpcClient(fx.requester, { timeoutMs: 2_000, retries: 3 });
-        const err = await rejection(client.call(subject('boom'), {}));
+        });
+        const err = await rejection(client().call('matrix.take', { id: 'x' }, { target: 't1', retries: 3 }));
         expect(err.code).toBe('internal');
         expect(err.message).not.toContain('secret detail');
         expect(calls).toBe(1);
@@ -168,34 +171,21 @@ export function requesterContract(name: string, make: () => Promise<RequesterFix
       it('retries no_responders until a server appears', async () => {
         const outcomes: string[] = [];
         let serving: Promise<unknown> | undefined;
-        const client = new RpcClient(fx.requester, {
-          timeoutMs: 2_000,
-          retries: 5,
-          observer: {
-            observe: (op, outcome) => {
-              outcomes.push(outcome);
-              // The server appears only after the first attempt found nobody.
-              serving ??= serveRpc(fx.other ?? fx.requester, subject('late'), 'q', async () => 'here', log);
-            },
-          },
+        const rpc = client((_op, outcome) => {
+          outcomes.push(outcome);
+          // The server appears only after the first attempt found nobody.
+          serving ??= serveTake(fx.other ?? fx.requester, async () => reg);
         });
-        await expect(client.call(subject('late'), {})).resolves.toBe('here');
+        await expect(rpc.call('matrix.take', { id: 'x' }, { target: 't1', retries: 5 })).resolves.toEqual(reg);
         expect(outcomes[0]).toBe('no_responders');
         expect(outcomes.at(-1)).toBe('ok');
       });
 
       it('gives up with no_responders once the retries are spent', async () => {
         const outcomes: string[] = [];
-        const retries: string[] = [];
-        const client = new RpcClient(fx.requester, {
-          timeoutMs: 2_000,
-          retries: 2,
-          observer: { observe: (_op, outcome) => { outcomes.push(outcome); }, retried: (_op, code) => { retries.push(code); } },
-        });
-        const err = await rejection(client.call(subject('never'), {}));
+        const err = await rejection(client((_op, outcome) => { outcomes.push(outcome); }).call('matrix.take', { id: 'x' }, { target: 't1', retries: 2 }));
         expect(err.code).toBe('no_responders');
         expect(outcomes).toEqual(['no_responders', 'no_responders', 'no_responders']);
-        expect(retries).toEqual(['no_responders', 'no_responders']);
       });
     });
   });

@@ -8,7 +8,8 @@ import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { createRegistry, loadConfig, registerDependencyGauge } from '@qchat/runtime';
+import { createRegistry, loadConfig, registerDependencyGauge, type Registry } from '@qchat/runtime';
+import { callMetrics, servedMetrics } from '@qchat/bus';
 import { edgeSpec } from '../../services/edge/src/config';
 import { createEdgeMetrics } from '../../services/edge/src/metrics';
 import { presenceSpec } from '../../services/presence/src/config';
@@ -230,7 +231,8 @@ function preStopSleepSeconds(container: Obj): number {
 async function knownMetricNames(): Promise<Set<string>> {
   const names = new Set<string>(['up', 'scrape_duration_seconds', 'scrape_samples_scraped']);
   const up = { ready: () => true };
-  const registries = [createEdgeMetrics, createPresenceMetrics, createRelayMetrics, createBridgeMetrics, createMatrixEdgeMetrics].map((create) => {
+  const bus = (registry: Registry) => { callMetrics(registry); servedMetrics(registry); };
+  const registries = [createEdgeMetrics, createPresenceMetrics, createRelayMetrics, createBridgeMetrics, createMatrixEdgeMetrics, bus].map((create) => {
     const registry = createRegistry('deploy-test'); // with prom-client's default metrics, as every service
     registerDependencyGauge(registry, { engine: up, requester: up });
     create(registry);
@@ -623,13 +625,13 @@ describe('alerts and dashboard', () => {
       for (const n of metricNamesIn(expr)) expect(known.has(n), `${where}: metric ${n} does not exist`).toBe(true);
     }
     const used = new Set(exprs.flatMap((e) => metricNamesIn(e.expr)));
-    for (const m of ['nodejs_eventloop_lag_seconds', 'process_resident_memory_bytes', 'qchat_relay_image_bytes_total', 'qchat_presence_operations_total']) {
+    for (const m of ['nodejs_eventloop_lag_seconds', 'process_resident_memory_bytes', 'qchat_relay_image_bytes_total', 'qchat_bus_handled_duration_seconds_count']) {
       expect(used.has(m), `dashboard shows ${m}`).toBe(true);
     }
   });
 
   it('finds metric names in PromQL', () => {
-    expect(metricNamesIn('histogram_quantile(0.99, sum by (le, subject) (rate(a_bucket{x="y"}[5m]))) > 0.5')).toEqual(['a_bucket']);
+    expect(metricNamesIn('histogram_quantile(0.99, sum by (le, op) (rate(a_bucket{x="y"}[5m]))) > 0.5')).toEqual(['a_bucket']);
     expect(metricNamesIn('sum by (i) (rate(a[5m])) == 0 and on (i) b > 0 or vector(0)')).toEqual(['a', 'b']);
     expect(metricNamesIn('label_values(up{job=~"q.*"}, instance)')).toEqual(['up']);
     expect(metricNamesIn('rate(x{i=~"$instance"}[$__rate_interval])')).toEqual(['x']);

@@ -12,6 +12,7 @@ import { registerDependencyGauge } from '../../libs/runtime/src/metrics';
 import { bridgeSpec } from '../../services/bridge/src/config';
 import { createBridgeMetrics } from '../../services/bridge/src/metrics';
 import { createMatrixEdgeMetrics } from '../../services/edge/src/matrix/metrics';
+import { callMetrics, servedMetrics } from '../../libs/bus/src/rpc-metrics';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
@@ -29,6 +30,8 @@ describe('README', () => {
     createRelayMetrics(registry);
     createBridgeMetrics(registry);
     createMatrixEdgeMetrics(registry);
+    callMetrics(registry);
+    servedMetrics(registry);
     registerDependencyGauge(registry, { engine: { ready: () => true }, requester: { ready: () => true } });
     const names = (await registry.getMetricsAsJSON()).map((m) => m.name);
     expect(names.length).toBeGreaterThan(15);

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RpcClient, connectNats } from '@qchat/bus';
 import { createEngine } from '@qchat/engine';
-import { encodeEnvelope, subjects, type RelayPublishReply } from '@qchat/protocol';
+import { encodeEnvelope } from '@qchat/protocol';
 import { silentLogger } from '@qchat/runtime';
 import { is, ms, report, startStack, stillOpen, until, type Stack } from '../support/stack';
 import type { TestClient } from '../support/ws-client';
@@ -99,7 +99,7 @@ describe('fault: one of two presence and one of two relay processes killed under
     const refused = senders.reduce((n, c) => n + refusals(c), 0);
     expect(refused).toBe(0);
     // ... and the edges counted those retries.
-    const retries = await Promise.all([0, 1].map(async (edge) => value(await scrape(stack.metrics(edge)), 'qchat_bus_request_retries_total', { subject: 'relay.publish' })));
+    const retries = await Promise.all([0, 1].map(async (edge) => value(await scrape(stack.metrics(edge)), 'qchat_bus_request_retries_total', { op: 'relay.publish' })));
     expect(retries[0]! + retries[1]!).toBeGreaterThan(0);
 
     // Presence kept counting right through the kill: the churn's survivors are exactly who /status and /users show.
@@ -132,9 +132,9 @@ describe('fault: one of two presence and one of two relay processes killed under
     try {
       const store = engine.history;
       // The edge's own client: same timeout and retries as its relay.publish calls.
-      const rpc = new RpcClient(requester, { timeoutMs: ms.REQUEST_TIMEOUT_MS, retries: 3 });
+      const rpc = new RpcClient(requester, { instance, timeouts: { requestMs: ms.REQUEST_TIMEOUT_MS, imageMs: 0 } });
       const publish = (id: string, text: string) =>
-        rpc.call<unknown, RelayPublishReply>(subjects(instance).relayPublish, { channel: Q, id, body: { type: 'text', author: 'retrier', avatar: null, text }, source: 'http' });
+        rpc.call('relay.publish', { channel: Q, id, body: { type: 'text', author: 'retrier', avatar: null, text }, source: 'http' });
       const watcher = await stack.client(1, Q);
       const copies = (id: string) => watcher.frames.filter((f) => f.id === id).length;
 

@@ -160,7 +160,7 @@ describe('alerting rules on a real run', () => {
 
     // The outage reached presence as `unavailable`, never as `internal`: the run exercised what the rules judge.
     const column = (key: string) => rec.series.get(key) ?? [];
-    const presenceOps = [...rec.series.keys()].filter((k) => k.startsWith('qchat_presence_operations_total{') && k.includes('instance="presence"'));
+    const presenceOps = [...rec.series.keys()].filter((k) => k.startsWith('qchat_bus_handled_duration_seconds_count{') && k.includes('op="presence.') && k.includes('instance="presence"'));
     const total = (outcome: string, step: number) => presenceOps.filter((k) => k.includes(`outcome="${outcome}"`)).reduce((sum, k) => sum + (column(k)[step] ?? 0), 0);
     expect(total('unavailable', outageTo) - total('unavailable', outageFrom - 1), 'presence requests failed as unavailable').toBeGreaterThan(0);
     expect(total('internal', rec.steps - 1)).toBe(0);

@@ -86,7 +86,7 @@ describe('operations', () => {
     // A handler counts after it has published its frames: wait for the leave to be counted.
     const p1 = await vi.waitFor(async () => {
       const m = await metricsOf(s.presence);
-      expect(value(m, 'qchat_presence_operations_total', { op: 'leave', outcome: 'ok' }) - value(p0, 'qchat_presence_operations_total', { op: 'leave', outcome: 'ok' })).toBe(1);
+      expect(value(m, 'qchat_bus_handled_duration_seconds_count', { op: 'presence.leave', outcome: 'ok' }) - value(p0, 'qchat_bus_handled_duration_seconds_count', { op: 'presence.leave', outcome: 'ok' })).toBe(1);
       return m;
     });
     const [e1, r1] = await Promise.all([metricsOf(edge), metricsOf(s.relay)]);
@@ -97,8 +97,8 @@ describe('operations', () => {
     expect(delta(e0, e1, 'qchat_edge_frames_received_total', { type: 'image', outcome: 'accepted' })).toBe(1);
     expect(delta(e0, e1, 'qchat_edge_frames_received_total', { type: 'newcomer', outcome: 'accepted' })).toBe(2);
     expect(delta(e0, e1, 'qchat_edge_frames_received_total', { type: 'invalid', outcome: 'uncompliant' })).toBe(1);
-    expect(delta(e0, e1, 'qchat_bus_request_duration_seconds_count', { subject: 'relay.publish', outcome: 'ok' })).toBe(4);
-    expect(delta(e0, e1, 'qchat_bus_request_duration_seconds_count', { subject: 'presence.join', outcome: 'ok' })).toBe(2);
+    expect(delta(e0, e1, 'qchat_bus_request_duration_seconds_count', { op: 'relay.publish', outcome: 'ok' })).toBe(4);
+    expect(delta(e0, e1, 'qchat_bus_request_duration_seconds_count', { op: 'presence.join', outcome: 'ok' })).toBe(2);
     expect(delta(e0, e1, 'qchat_edge_broadcast_deliveries_total')).toBeGreaterThanOrEqual(4 * 2);
     expect(value(e1, 'qchat_edge_connections', { channel: 'QGIS' })).toBe(1);
     expect(value(e1, 'qchat_edge_subscribed_topics')).toBe(1);
@@ -114,10 +114,11 @@ describe('operations', () => {
     expect(delta(r0, r1, 'qchat_relay_image_bytes_total', { direction: 'in' })).toBe(png.length);
     expect(delta(r0, r1, 'qchat_relay_image_bytes_total', { direction: 'out' })).toBeGreaterThan(0);
     expect(delta(r0, r1, 'qchat_relay_published_bytes_total')).toBeGreaterThan(0);
+    expect(delta(r0, r1, 'qchat_bus_handled_duration_seconds_count', { op: 'relay.publish', outcome: 'ok' })).toBe(4);
     // presence
-    expect(delta(p0, p1, 'qchat_presence_operations_total', { op: 'join', outcome: 'ok' })).toBe(2);
-    expect(delta(p0, p1, 'qchat_presence_operations_total', { op: 'register', outcome: 'ok' })).toBe(2);
-    expect(delta(p0, p1, 'qchat_presence_operations_total', { op: 'leave', outcome: 'ok' })).toBe(1);
+    expect(delta(p0, p1, 'qchat_bus_handled_duration_seconds_count', { op: 'presence.join', outcome: 'ok' })).toBe(2);
+    expect(delta(p0, p1, 'qchat_bus_handled_duration_seconds_count', { op: 'presence.register', outcome: 'ok' })).toBe(2);
+    expect(delta(p0, p1, 'qchat_bus_handled_duration_seconds_count', { op: 'presence.leave', outcome: 'ok' })).toBe(1);
     expect(delta(p0, p1, 'qchat_presence_frames_published_total', { type: 'newcomer' })).toBe(2);
     expect(delta(p0, p1, 'qchat_presence_frames_published_total', { type: 'exiter' })).toBe(1);
     expect(value(p1, 'qchat_dependency_up', { dependency: 'redis' })).toBe(1);

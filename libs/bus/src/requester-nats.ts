@@ -25,7 +25,8 @@ export const MAX_BODY_BYTES = 256 * 1024 * 1024;
 /** Most parts a body may announce (256 MiB in parts of 1 MiB − 16 KiB is 261), and how many are asked at once. */
 const MAX_PARTS = 4_096;
 const PARTS_AT_ONCE = 8;
-/** How long a receiver waits for one part, and how long a sender serves its parts when nobody finishes pulling. */
+/** How long a responder may take to pull a request's parts (all of them), and how long a sender serves its parts
+ * beyond its own deadline when nobody finishes pulling. */
 const PART_TIMEOUT_MS = 10_000;
 const SOURCE_TTL_MS = 30_000;
 
@@ -64,11 +65,13 @@ export class NatsRequester implements Requester {
     // While reconnecting, the client would buffer the request and send it once back, possibly after the caller gave
     // up and answered its client (one frame, two outcomes): fail at once instead; callers retry with backoff.
     if (this.reconnecting) throw new QChatError('unavailable', `NATS reconnecting: request on ${subject} not sent`);
+    // One deadline for the whole request: sending, the responder's work, and pulling the reply's parts.
+    const deadline = Date.now() + timeoutMs;
     let offer: Offer | undefined;
     try {
       offer = this.offer(data, timeoutMs);
       const msg = await this.nc.request(subject, offer.first, { timeout: timeoutMs, headers: offer.headers });
-      return await this.collect(msg, timeoutMs);
+      return await this.collect(msg, deadline, subject);
     } catch (err) {
       throw toQChatError(err, subject);
     } finally {
@@ -96,7 +99,7 @@ export class NatsRequester implements Requester {
   private async answer(subject: string, msg: Msg, respond: Responder): Promise<void> {
     let reply: Uint8Array;
     try {
-      reply = await respond(await this.collect(msg, PART_TIMEOUT_MS));
+      reply = await respond(await this.collect(msg, Date.now() + PART_TIMEOUT_MS, subject));
     } catch (err) {
       this.fail(msg, toQChatError(err, subject));
       return;
@@ -161,8 +164,11 @@ export class NatsRequester implements Requester {
     return { first: data.subarray(0, size), headers: h, close };
   }
 
-  /** The body a message stands for: its data, or its parts put back together; an error header becomes a throw. */
-  private async collect(msg: Msg, timeoutMs: number): Promise<Uint8Array> {
+  /**
+   * The body a message stands for: its data, or its parts put back together by `deadline` (ms since the epoch, shared
+   * by every part); an error header becomes a throw.
+   */
+  private async collect(msg: Msg, deadline: number, subject: string): Promise<Uint8Array> {
     const h = msg.headers;
     if (!h) return msg.data;
     const error = h.get(H_ERROR);
@@ -180,10 +186,12 @@ export class NatsRequester implements Requester {
     const chunks: Uint8Array[] = [msg.data];
     let offset = size;
     for (let next = 1; next < parts; next += PARTS_AT_ONCE) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new QChatError('timeout', `request on ${subject} timed out while its parts were pulled`);
       const batch = await Promise.all(Array.from({ length: Math.min(PARTS_AT_ONCE, parts - next) }, (_, i) => {
         const ask = natsHeaders();
         ask.set(H_PART, String(next + i));
-        return this.nc.request(source, Empty, { timeout: Math.min(timeoutMs, PART_TIMEOUT_MS), headers: ask });
+        return this.nc.request(source, Empty, { timeout: Math.min(left, PART_TIMEOUT_MS), headers: ask });
       }));
       for (const part of batch) {
         const partError = part.headers?.get(H_ERROR);

@@ -28,6 +28,11 @@ export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
 }
 
+/** A failure of a service that cannot answer right now (down, overloaded, lost Redis): an outage, not a client's fault nor a bug. */
+export function isOutage(err: unknown): boolean {
+  return err instanceof QChatError && (err.code === 'unavailable' || err.code === 'timeout' || err.code === 'no_responders');
+}
+
 /** WebSocket close codes used by the edge. */
 export const CLOSE = {
   goingAway: 1001,

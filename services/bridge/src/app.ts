@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { decodeEnvelope, nowSeconds, subjects, type RelayHistoryReply } from '@qchat/protocol';
+import { decodeEnvelope, nowSeconds } from '@qchat/protocol';
 import { RpcClient, type Requester } from '@qchat/bus';
 import type { Engine, Unsubscribe } from '@qchat/engine';
 import { MatrixClient, roomFilter, runSync, sleep } from '@qchat/matrix';
@@ -42,8 +42,7 @@ export function createBridge(deps: BridgeDeps) {
   const { state } = engine.bridge;
   const owner = `${hostname()}-${randomUUID().slice(0, 8)}`;
   const lease = engine.bridge.lease(owner, config.MATRIX_LEASE_MS);
-  const rpc = new RpcClient(requester, { timeoutMs: config.REQUEST_TIMEOUT_MS, retries: 1 });
-  const subj = subjects(config.INSTANCE_ID);
+  const rpc = new RpcClient(requester, { instance: config.INSTANCE_ID, timeouts: { requestMs: config.REQUEST_TIMEOUT_MS, imageMs: config.IMAGE_TIMEOUT_MS }, registry });
   let started = false;
   let active: Active | undefined;
   let lastRenewed = 0;
@@ -103,7 +102,7 @@ export function createBridge(deps: BridgeDeps) {
     }
     // Subscribed first, then history: a message published meanwhile is seen twice and sent once.
     for (const channel of channels) {
-      rpc.call<unknown, RelayHistoryReply>(subj.relayHistory, { channel }, { retries: 2 })
+      rpc.call('relay.history', { channel })
         .then(async ({ frames }) => { for (const f of frames) await toMatrix.handle(channel, f, notBefore); })
         .catch((err: unknown) => log.warn({ err, channel }, 'history not carried; messages sent while no bridge was active may be missing'))
         .finally(() => historyRead.get(channel)!());

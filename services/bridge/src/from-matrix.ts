@@ -6,7 +6,7 @@
  * marked carried, so a batch replayed after a restart publishes nothing twice; the sync token is saved after
  * the batch.
  */
-import { QChatError, subjects, type ChatBody, type RelayPublishReply, type RelayPublishRequest } from '@qchat/protocol';
+import { QChatError, type ChatBody } from '@qchat/protocol';
 import type { RpcClient } from '@qchat/bus';
 import { MemberNames, MatrixError, type MatrixClient, type MatrixEvent, type SyncResponse } from '@qchat/matrix';
 import type { Logger } from 'pino';
@@ -30,11 +30,9 @@ export interface FromMatrixDeps {
 export class FromMatrix {
   private readonly names = new MemberNames();
   private readonly channels: Map<string, string>;
-  private readonly subject: string;
 
   constructor(private readonly deps: FromMatrixDeps) {
     this.channels = new Map([...deps.config.MATRIX_BRIDGE].map(([channel, room]) => [room, channel]));
-    this.subject = subjects(deps.config.INSTANCE_ID).relayPublish;
   }
 
   /** Throws on a retryable failure: the sync loop asks for the same batch again. */
@@ -65,8 +63,7 @@ export class FromMatrix {
     const bodies = await this.bodies(msgtype, event, author);
     try {
       for (const [part, body] of bodies.entries()) {
-        const req: RelayPublishRequest = { channel, id: messageIdFor(event.event_id, part), body, source: 'matrix' };
-        await this.deps.rpc.call<RelayPublishRequest, RelayPublishReply>(this.subject, req, { retries: 3 });
+        await this.deps.rpc.call('relay.publish', { channel, id: messageIdFor(event.event_id, part), body, source: 'matrix' });
       }
       metrics.toChannel.inc({ type, outcome: 'published' });
     } catch (err) {

@@ -1,13 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { QChatError, subjects, type TextBody } from '@qchat/protocol';
+import { QChatError, type TextBody } from '@qchat/protocol';
 import { RpcClient, type Requester } from '@qchat/bus';
 import type { Engine } from '@qchat/engine';
 import { Closers, OutageLog, PROTOCOL_VERSION, closeServer, createRegistry, graceReadiness, once, registerDependencyGauge, startOpsServer, type OpsRoute, type Registry } from '@qchat/runtime';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { createBackend } from './backend';
-import { watchBackend } from './backend-outage';
 import type { EdgeConfig } from './config';
 import { startHeartbeat } from './heartbeat';
 import { createHttpApp } from './http/app';
@@ -42,10 +41,10 @@ export function createEdge(deps: EdgeDeps) {
   const registry = deps.registry ?? createRegistry('edge');
   if (!deps.registry) registerDependencyGauge(registry, { engine, requester });
   const metrics = createEdgeMetrics(registry, { channels: config.CHANNELS });
-  const rpc = new RpcClient(requester, { timeoutMs: config.REQUEST_TIMEOUT_MS, retries: 1, observer: metrics.observer });
-  // Calls failing because relay or presence cannot answer are logged once per outage, not once per message.
   const timeouts = { requestMs: config.REQUEST_TIMEOUT_MS, imageMs: config.IMAGE_TIMEOUT_MS };
-  const backend = watchBackend(createBackend(rpc, subjects(config.INSTANCE_ID), config.EDGE_ID, timeouts), new OutageLog(log, 'presence or relay'));
+  // Calls failing because relay or presence cannot answer are logged once per outage, not once per message.
+  const rpc = new RpcClient(requester, { instance: config.INSTANCE_ID, timeouts, registry, outage: new OutageLog(log, 'presence or relay') });
+  const backend = createBackend(rpc, config.EDGE_ID);
   const hub = new Hub({ topics: engine.topics, maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES, stallTimeoutMs: config.WS_STALL_TIMEOUT_MS, maxUnsentBytes: config.WS_MAX_UNSENT_BYTES, nbUsersIntervalMs: config.NB_USERS_INTERVAL_MS, metrics, log });
   const bans = new BanList(async () => (await backend.bans()).bans, log);
   const matrix = config.MATRIX_CHAT_ENABLED ? new MatrixEndpoint({ config, requester, registry, log: log.child({ component: 'matrix' }) }) : undefined;

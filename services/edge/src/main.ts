@@ -1,4 +1,4 @@
-import { QChatError, subjects } from '@qchat/protocol';
+import { QChatError } from '@qchat/protocol';
 import { RpcClient, connectBackends, type Backends, type Requester } from '@qchat/bus';
 import { checkConfigAndExit, checkConfigRequested, createLogger, handleSignals, printable, runMain, type Logger } from '@qchat/runtime';
 import { loadEdgeConfig, type EdgeConfig } from './config';
@@ -6,11 +6,11 @@ import { createEdge } from './app';
 
 /** True when NATS has no member of the presence or relay queue groups (a lone edge must serve them itself). */
 async function backendsMissing(requester: Requester, config: EdgeConfig): Promise<boolean> {
-  const rpc = new RpcClient(requester, { timeoutMs: 2_000, retries: 0 });
-  const subj = subjects(config.INSTANCE_ID);
+  const rpc = new RpcClient(requester, { instance: config.INSTANCE_ID, timeouts: { requestMs: 2_000, imageMs: 0 } });
+  const probe = { timeoutMs: 2_000, retries: 0 };
   const probes = [
-    rpc.call(subj.presenceCounts, { channels: [] }),
-    rpc.call(subj.relayHistory, { channel: config.CHANNELS[0] }),
+    rpc.call('presence.counts', { channels: [] }, probe),
+    rpc.call('relay.history', { channel: config.CHANNELS[0] ?? '' }, probe),
   ];
   const results = await Promise.allSettled(probes);
   return results.some((r) => r.status === 'rejected' && r.reason instanceof QChatError && r.reason.code === 'no_responders');

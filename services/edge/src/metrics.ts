@@ -1,17 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { MESSAGE_TYPES } from '@qchat/protocol';
-import type { RpcObserver } from '@qchat/bus';
 import { combinations, initSeries } from '@qchat/runtime';
-
-/** Operations the edge asks relay and presence for (subjects without their `qchat.<instance>.` prefix). */
-export const BUS_OPERATIONS = [
-  'relay.publish', 'relay.history',
-  'presence.join', 'presence.register', 'presence.leave', 'presence.users', 'presence.counts',
-  'presence.heartbeat', 'presence.sync', 'presence.edge_down',
-] as const;
-/** Request outcomes an alert looks at: success and the infrastructure failures. */
-const BUS_OUTCOMES = ['ok', 'timeout', 'no_responders', 'unavailable', 'internal'] as const;
-const RETRY_CODES = ['no_responders', 'timeout', 'unavailable'] as const;
 
 /** Why a socket closed, from its close code (and whether the edge was draining). */
 export const CLOSE_REASONS = [
@@ -113,13 +102,6 @@ export function createEdgeMetrics(registry: Registry, opts: { channels?: readonl
       help: 'Chat channel topics this edge is subscribed to.',
       registers: [registry],
     }),
-    requestDuration: new Histogram({
-      name: 'qchat_bus_request_duration_seconds',
-      help: 'Internal NATS request duration, by operation and outcome.',
-      labelNames: ['subject', 'outcome'] as const,
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers: [registry],
-    }),
     httpRequests: new Counter({
       name: 'qchat_edge_http_requests_total',
       help: 'HTTP requests answered by the edge, by route (the path pattern, `unmatched` for unknown paths), method and status class.',
@@ -134,13 +116,6 @@ export function createEdgeMetrics(registry: Registry, opts: { channels?: readonl
       registers: [registry],
     }),
   };
-  const retries = new Counter({
-    name: 'qchat_bus_request_retries_total',
-    help: 'Internal requests retried after a retryable failure (no responders, timeout, unavailable), by operation and code.',
-    labelNames: ['subject', 'code'] as const,
-    registers: [registry],
-  });
-
   // Every series whose labels are known in advance exists at 0 from startup (increase() needs a starting point).
   initSeries(m.connectionsOpened, channels.map((channel) => ({ channel })));
   for (const channel of channels) m.connections.set({ channel }, 0);
@@ -156,13 +131,6 @@ export function createEdgeMetrics(registry: Registry, opts: { channels?: readonl
   initSeries(m.brokerDropped, ['envelope', 'route', 'utf8', 'json', 'type', 'mismatch', 'control', 'history'].map((reason) => ({ reason })));
   initSeries(m.closes, CLOSE_CODES.map((code) => ({ code })));
   initSeries(m.upgradesRefused, REFUSED_STATUSES.map((status) => ({ status })));
-  initSeries(m.requestDuration, combinations({ subject: BUS_OPERATIONS, outcome: BUS_OUTCOMES }));
-  initSeries(retries, combinations({ subject: BUS_OPERATIONS, code: RETRY_CODES }));
-
-  const observer: RpcObserver = {
-    observe: (op, outcome, seconds) => m.requestDuration.observe({ subject: op, outcome }, seconds),
-    retried: (op, code) => retries.inc({ subject: op, code }),
-  };
 
   /** For the HTTP app: known routes get their series at 0; each answered request is counted and timed. */
   const http = {
@@ -179,6 +147,6 @@ export function createEdgeMetrics(registry: Registry, opts: { channels?: readonl
       m.httpDuration.observe({ route, method: verb }, seconds);
     },
   };
-  return { ...m, retries, observer, http };
+  return { ...m, http };
 }
 export type EdgeMetrics = ReturnType<typeof createEdgeMetrics>;

@@ -1,7 +1,6 @@
-import { QChatError, QUEUE, subjects } from '@qchat/protocol';
-import { serveRpc, type Requester } from '@qchat/bus';
+import { serveOperations, type Requester } from '@qchat/bus';
 import type { Engine } from '@qchat/engine';
-import { Closers, OutageLog, registerDependencyGauge, graceReadiness, closeServer, createRegistry, isConnectionError, once, startOpsServer, type Registry } from '@qchat/runtime';
+import { Closers, registerDependencyGauge, graceReadiness, closeServer, createRegistry, isConnectionError, once, startOpsServer, type Registry } from '@qchat/runtime';
 import type { Logger } from 'pino';
 import { Announcer } from './announcer';
 import type { PresenceConfig } from './config';
@@ -32,53 +31,31 @@ export function createPresence(deps: PresenceDeps) {
     channels: config.CHANNELS, largeChannel: config.LARGE_CHANNEL_MEMBERS, store, announce: new Announcer(engine, metrics), metrics,
     moderation, nickBanned: mod.nickBanned,
   };
-  const subj = subjects(config.INSTANCE_ID);
   let serving = false;
   const grace = graceReadiness({ engine, requester }, config.READINESS_GRACE_MS);
   closers.defer('readiness', grace.stop);
   const readiness = () => grace.readiness({ 'not serving': serving });
-  // A Redis outage fails every request: logged when it starts and when it ends, not once per request.
-  const outage = new OutageLog(log, 'presence store (redis)');
 
   async function start(): Promise<void> {
     const h = createHandlers(handlerDeps);
-    const table = [
-      [subj.presenceJoin, h.join],
-      [subj.presenceRegister, h.register],
-      [subj.presenceLeave, h.leave],
-      [subj.presenceUsers, h.users],
-      [subj.presenceCounts, h.counts],
-      [subj.presenceHeartbeat, h.heartbeat],
-      [subj.presenceSync, h.sync],
-      [subj.presenceEdgeDown, h.edgeDown],
-      [subj.presenceHolder, mod.holder],
-      [subj.presenceConns, mod.conns],
-      [subj.presenceBan, mod.ban],
-      [subj.presenceUnban, mod.unban],
-      [subj.presenceBans, mod.bans],
-      [subj.presenceKick, mod.kick],
-    ] as const;
-    for (const [subject, handler] of table) {
-      const counted = async (req: never) => {
-        const op = subject.split('.').pop()!;
-        try {
-          const out = await (handler as (r: never) => Promise<unknown>)(req);
-          metrics.operations.inc({ op, outcome: 'ok' });
-          outage.succeeded();
-          return out;
-        } catch (err) {
-          // Redis away is an outage (`unavailable`, retryable, the edge says "try again"), not a handler bug.
-          if (!(err instanceof QChatError) && (isConnectionError(err) || !engine.ready())) {
-            outage.failed(err, { op });
-            metrics.operations.inc({ op, outcome: 'unavailable' });
-            throw new QChatError('unavailable', 'presence store unavailable', { cause: err });
-          }
-          metrics.operations.inc({ op, outcome: (err as { code?: string }).code ?? 'internal' });
-          throw err;
-        }
-      };
-      closers.defer(subject, await serveRpc(requester, subject, QUEUE.presence, counted, log));
-    }
+    // Redis away is an outage (`unavailable`, retryable, the edge says "try again"), not a handler bug; it is
+    // logged when it starts and when it ends, not once per request.
+    closers.defer('presence operations', await serveOperations(requester, config.INSTANCE_ID, 'presence', {
+      'presence.join': h.join,
+      'presence.register': h.register,
+      'presence.leave': h.leave,
+      'presence.users': h.users,
+      'presence.counts': h.counts,
+      'presence.heartbeat': h.heartbeat,
+      'presence.sync': h.sync,
+      'presence.edge_down': h.edgeDown,
+      'presence.holder': mod.holder,
+      'presence.conns': mod.conns,
+      'presence.ban': mod.ban,
+      'presence.unban': mod.unban,
+      'presence.bans': mod.bans,
+      'presence.kick': mod.kick,
+    }, { log, registry, dependency: 'presence store (redis)', unavailable: (err) => isConnectionError(err) || !engine.ready() }));
     const hearing = () => engine.ready() && requester.ready();
     closers.defer('reaper', startReaper({ ...handlerDeps, log, intervalMs: config.REAP_INTERVAL_MS, edgeTtlMs: config.EDGE_TTL_MS, hearing }));
     serving = true;

@@ -1,18 +1,8 @@
 import { Counter, type Registry } from 'prom-client';
-import { combinations, initSeries } from '@qchat/runtime';
-
-export const PRESENCE_OPS = ['join', 'register', 'leave', 'users', 'counts', 'heartbeat', 'sync', 'edge_down'] as const;
-/** `unavailable`: Redis away (an outage, not a bug); `internal`: a handler bug. Client-caused codes appear when they happen. */
-export const PRESENCE_OUTCOMES = ['ok', 'unavailable', 'internal'] as const;
+import { initSeries } from '@qchat/runtime';
 
 export function createPresenceMetrics(registry: Registry) {
   const m = {
-    operations: new Counter({
-      name: 'qchat_presence_operations_total',
-      help: 'Presence operations handled, by operation and outcome.',
-      labelNames: ['op', 'outcome'] as const,
-      registers: [registry],
-    }),
     reclaimedConnections: new Counter({
       name: 'qchat_presence_reclaimed_connections_total',
       help: 'Connections removed because their edge stopped heart-beating or drained.',
@@ -32,7 +22,6 @@ export function createPresenceMetrics(registry: Registry) {
     }),
   };
   // Known label values exist at 0 from startup: the first reclaim of a dead edge is an increase() from 0.
-  initSeries(m.operations, combinations({ op: PRESENCE_OPS, outcome: PRESENCE_OUTCOMES }));
   initSeries(m.reclaimedConnections, [{ reason: 'expired' }, { reason: 'drain' }]);
   initSeries(m.framesPublished, ['nb_users', 'newcomer', 'exiter'].map((type) => ({ type })));
   return m;

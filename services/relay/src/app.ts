@@ -1,7 +1,6 @@
-import { QChatError, QUEUE, subjects } from '@qchat/protocol';
-import { serveRpc, type Requester } from '@qchat/bus';
+import { serveOperations, type Requester } from '@qchat/bus';
 import type { Engine } from '@qchat/engine';
-import { Closers, OutageLog, registerDependencyGauge, graceReadiness, closeServer, createRegistry, once, startOpsServer, type Registry } from '@qchat/runtime';
+import { Closers, registerDependencyGauge, graceReadiness, closeServer, createRegistry, once, startOpsServer, type Registry } from '@qchat/runtime';
 import type { Logger } from 'pino';
 import type { RelayConfig } from './config';
 import { createRelayMetrics } from './metrics';
@@ -30,34 +29,23 @@ export function createRelay(deps: RelayDeps) {
   if (!deps.registry) registerDependencyGauge(registry, { engine, requester });
   const metrics = createRelayMetrics(registry);
   const store = engine.history;
-  const subj = subjects(config.INSTANCE_ID);
   let serving = false;
   const grace = graceReadiness({ engine, requester }, config.READINESS_GRACE_MS);
   closers.defer('readiness', grace.stop);
   const readiness = () => grace.readiness({ 'not serving': serving });
-  // Store or publish failures during a Redis outage: logged when it starts and when it ends, not per message.
-  const outage = new OutageLog(log, 'relay store (redis)');
-  const watched = <Req, Res>(handler: (req: Req) => Promise<Res>) => async (req: Req): Promise<Res> => {
-    try {
-      const out = await handler(req);
-      outage.succeeded();
-      return out;
-    } catch (err) {
-      if (err instanceof QChatError && err.code === 'unavailable' && err.cause !== undefined) outage.failed(err.cause);
-      throw err;
-    }
-  };
-
   async function start(): Promise<void> {
     configureImageDecoder();
     const images = new ImageQueue(config.IMAGE_CONCURRENCY, config.IMAGE_QUEUE_LENGTH);
-    const publish = watched(createPublishHandler({ config, store, metrics, log, images, decodeLimits: config.decodeLimits }));
-    const history = watched(createHistoryHandler({ channels: config.CHANNELS, store }));
-    closers.defer('relay.publish', await serveRpc(requester, subj.relayPublish, QUEUE.relay, publish, log));
-    closers.defer('relay.history', await serveRpc(requester, subj.relayHistory, QUEUE.relay, history, log));
+    const publish = createPublishHandler({ config, store, metrics, log, images, decodeLimits: config.decodeLimits });
     const moderation = createModerationHandlers({ channels: config.CHANNELS, store });
-    closers.defer('relay.delete', await serveRpc(requester, subj.relayDelete, QUEUE.relay, moderation.remove, log));
-    closers.defer('relay.clear', await serveRpc(requester, subj.relayClear, QUEUE.relay, moderation.clear, log));
+    // Store or publish failures during a Redis outage (handlers throw `unavailable` with the cause): logged when it
+    // starts and when it ends, not per message.
+    closers.defer('relay operations', await serveOperations(requester, config.INSTANCE_ID, 'relay', {
+      'relay.publish': publish,
+      'relay.history': createHistoryHandler({ channels: config.CHANNELS, store }),
+      'relay.delete': moderation.remove,
+      'relay.clear': moderation.clear,
+    }, { log, registry, dependency: 'relay store (redis)' }));
     serving = true;
     closers.defer('serving', () => { serving = false; });
     if (deps.opsServer !== false) {

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { isOutage } from '@qchat/protocol';
 import { OutageLog } from '@qchat/runtime';
 import { sendDetail } from './json';
 
@@ -14,12 +15,6 @@ function clientStatus(err: unknown): number | undefined {
   return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
 }
 
-/** Codes of a relay or presence that cannot answer right now (down, overloaded, broker away): retry later. */
-const UNAVAILABLE_CODES: ReadonlySet<unknown> = new Set(['unavailable', 'timeout', 'no_responders']);
-
-function errorCode(err: unknown): unknown {
-  return typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-}
 
 /**
  * Last middleware; every answer is FastAPI-shaped JSON `{"detail": …}`. Client errors raised by express itself
@@ -42,7 +37,7 @@ export function errorHandling(log: Logger): { track: RequestHandler; handler: Er
       else sendDetail(res, status, STATUS_CODES[status] ?? 'Bad Request');
       return;
     }
-    const unavailable = UNAVAILABLE_CODES.has(errorCode(err));
+    const unavailable = isOutage(err);
     if (unavailable) outage.failed(err, { method: req.method, path: req.path });
     else log.error({ err, method: req.method, path: req.path }, 'request failed');
     if (res.headersSent) {

@@ -10,8 +10,9 @@ const HOST = /^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d{1,5})?$/;
 /** The CSP source of a tile URL template: `https://{a-c}.tile.example.org/{z}/{x}/{y}.png` → `https://*.tile.example.org`. */
 export function tileSource(template: string): string | null {
   const m = TEMPLATE.exec(template.trim());
-  if (!m) return null;
-  const [, scheme, rawHost] = m as unknown as [string, string, string];
+  const scheme = m?.[1];
+  const rawHost = m?.[2];
+  if (scheme === undefined || rawHost === undefined) return null;
   // A subdomain placeholder ({a-c}, {s}) may only be the first label; it becomes a CSP wildcard.
   const host = rawHost.replace(/^\{[^}]*\}\./, '*.');
   return HOST.test(host) ? `${scheme}://${host.toLowerCase()}` : null;

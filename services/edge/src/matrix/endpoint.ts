@@ -82,6 +82,7 @@ export class MatrixEndpoint {
       ttlMs: deps.config.MATRIX_REGISTRATION_TTL_SECONDS * 1000,
       timeoutMs: deps.config.REQUEST_TIMEOUT_MS,
       log: deps.log,
+      registry: deps.registry,
       onExpired: () => this.metrics.registrations.inc({ outcome: 'expired' }),
     });
     if (this.allowed.size === 0) deps.log.warn('MATRIX_CHAT_ENABLED without MATRIX_HOMESERVERS: every /matrix login is refused');

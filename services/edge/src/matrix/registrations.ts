@@ -5,17 +5,12 @@
  * behind a balancer) that edge asks this one for it over NATS, and this one hands it over and forgets it.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { QChatError } from '@qchat/protocol';
-import { RpcClient, serveRpc, type Requester, type Unsubscribe } from '@qchat/bus';
+import { QChatError, type MatrixRegistration } from '@qchat/protocol';
+import { RpcClient, serveOperations, type Requester, type Unsubscribe } from '@qchat/bus';
+import type { Registry } from '@qchat/runtime';
 import type { Logger } from 'pino';
 
-export interface Registration {
-  homeserver: string;
-  room_id: string;
-  user: string;
-  password: string;
-  device_id: string;
-}
+export type Registration = MatrixRegistration;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -28,21 +23,22 @@ export class Registrations {
   private readonly entries = new Map<string, { reg: Registration; timer: NodeJS.Timeout }>();
   private readonly rpc: RpcClient;
 
-  constructor(private readonly deps: { requester: Requester; instance: string; ttlMs: number; timeoutMs: number; log: Logger; onExpired(): void }) {
-    this.rpc = new RpcClient(deps.requester, { timeoutMs: deps.timeoutMs, retries: 0 });
+  constructor(private readonly deps: {
+    requester: Requester; instance: string; ttlMs: number; timeoutMs: number; log: Logger; registry?: Registry; onExpired(): void;
+  }) {
+    this.rpc = new RpcClient(deps.requester, { instance: deps.instance, timeouts: { requestMs: deps.timeoutMs, imageMs: 0 }, registry: deps.registry });
   }
 
-  private subject(tag: string): string {
-    return `qchat.${this.deps.instance}.matrix.take.${tag}`;
-  }
-
-  /** Answers the other edges' requests for registrations made here. */
+  /** Answers the other edges' requests for registrations made here (`matrix.take` addressed to this edge's tag). */
   serve(): Promise<Unsubscribe> {
-    return serveRpc(this.deps.requester, this.subject(this.tag), `matrix-${this.tag}`, async (req: { id: string }) => {
-      const reg = this.takeLocal(String(req.id));
-      if (!reg) throw new QChatError('bad_frame', 'not registered');
-      return reg;
-    }, this.deps.log);
+    const handlers = {
+      'matrix.take': async (req: { id: string }) => {
+        const reg = this.takeLocal(req.id);
+        if (!reg) throw new QChatError('bad_frame', 'not registered');
+        return reg;
+      },
+    };
+    return serveOperations(this.deps.requester, this.deps.instance, 'matrix', handlers, { log: this.deps.log, registry: this.deps.registry, target: this.tag });
   }
 
   add(reg: Registration): string {
@@ -62,7 +58,7 @@ export class Registrations {
     const tag = id2.slice(0, 8);
     if (tag === this.tag) return this.takeLocal(id2);
     try {
-      return await this.rpc.call<{ id: string }, Registration>(this.subject(tag), { id: id2 });
+      return await this.rpc.call('matrix.take', { id: id2 }, { target: tag });
     } catch {
       return undefined;
     }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CHEAT_CODES, QChatError, encodeEnvelope, frameJson, nowSeconds, publishBudgetMs, reasons, type ChatBody, type RelayPublishReply, type RelayPublishRequest, type Route } from '@qchat/protocol';
+import { CHEAT_CODES, QChatError, encodeEnvelope, frameJson, nowSeconds, reasons, timeoutOf, type ChatBody, type RelayPublishReply, type RelayPublishRequest, type Route } from '@qchat/protocol';
 import type { Claim, HistoryStore } from '@qchat/engine';
 import type { Logger } from 'pino';
 import type { RelayConfig } from '../config';
@@ -66,7 +66,7 @@ export function createPublishHandler(deps: PublishDeps) {
     const owner = randomUUID();
     // The edge gives this attempt `budget` before retrying; a retry may take the message over only after that, and
     // this attempt never commits after it (the edge may have answered its client meanwhile).
-    const budget = publishBudgetMs(req.body, { requestMs: deps.config.REQUEST_TIMEOUT_MS, imageMs: deps.config.IMAGE_TIMEOUT_MS });
+    const budget = timeoutOf('relay.publish', req, { requestMs: deps.config.REQUEST_TIMEOUT_MS, imageMs: deps.config.IMAGE_TIMEOUT_MS });
     // Measured from receipt, which the edge's clock started before (the body travelled): keep a margin.
     const deadline = Date.now() + budget - deps.config.REQUEST_TIMEOUT_MS / 2;
     const claim = await claimOrUnavailable(deps, req.id, owner, budget);
