@@ -8,3 +8,4 @@ export * from './limits';
 export * from './budget';
 export * from './validate';
 export * from './moderation';
+export * from './stored-id';
