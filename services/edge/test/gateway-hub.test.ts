@@ -149,16 +149,17 @@ describe('fan-out (hub)', () => {
 
 describe('slow consumers (hub)', () => {
   it('cuts a client that stops reading with the slow-consumer close; one that drains slowly stays and gets everything', async () => {
-    const s = await stack({ WS_MAX_BUFFERED_BYTES: '65536', WS_STALL_TIMEOUT_MS: '300', WS_PING_INTERVAL: '1', WS_PING_TIMEOUT: '1' });
+    // The stall timeout is 20 times the slow reader's period: a busy machine pausing this process does not cut it.
+    const s = await stack({ WS_MAX_BUFFERED_BYTES: '65536', WS_STALL_TIMEOUT_MS: '500', WS_PING_INTERVAL: '1', WS_PING_TIMEOUT: '1' });
     const stopped = await joined(s);
     const slow = await joined(s);
     stopped.ws.pause();
-    // The slow reader takes what is there every 50 ms, with pauses between: it keeps draining.
+    // The slow reader takes what is there every 25 ms, with pauses between: it keeps draining.
     slow.ws.pause();
     const reader = setInterval(() => {
       slow.ws.resume();
-      setTimeout(() => slow.ws.pause(), 5);
-    }, 50);
+      setTimeout(() => slow.ws.pause(), 2);
+    }, 25);
     const frames = 48;
     const filler = 'x'.repeat(256 * 1024);
     try {
