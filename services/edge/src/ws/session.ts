@@ -35,7 +35,7 @@ const NEXT: Readonly<Record<Phase, readonly Phase[]>> = {
 };
 
 /** How long after its replay a session still skips live copies of replayed messages (a publish that raced the read). */
-export const REPLAY_DEDUP_MS = 5_000;
+const REPLAY_DEDUP_MS = 5_000;
 /** Inbound frames waiting for their turn on one socket before the edge stops reading it, and resumes. */
 const PAUSE_AT_QUEUED = 32;
 const RESUME_AT_QUEUED = 8;
