@@ -6,4 +6,3 @@ export * from './history';
 export * from './presence';
 export * from './moderation';
 export * from './bridge';
-export { storedId } from './stored-id';

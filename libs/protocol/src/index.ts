@@ -9,3 +9,4 @@ export * from './moderation';
 export * from './matrix';
 export * from './shapes';
 export * from './operations';
+export * from './stored-id';

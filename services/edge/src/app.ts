@@ -10,7 +10,7 @@ import { createBackend } from './backend';
 import type { EdgeConfig } from './config';
 import { startHeartbeat } from './heartbeat';
 import { createHttpApp } from './http/app';
-import { clientAddress, blockList } from './client-address';
+import { addressResolver } from './client-address';
 import { MatrixEndpoint } from './matrix/endpoint';
 import { createEdgeMetrics } from './metrics';
 import { BanList, startModeration } from './moderation';
@@ -49,7 +49,6 @@ export function createEdge(deps: EdgeDeps) {
   const bans = new BanList(async () => (await backend.bans()).bans, log);
   const matrix = config.MATRIX_CHAT_ENABLED ? new MatrixEndpoint({ config, requester, registry, log: log.child({ component: 'matrix' }) }) : undefined;
   const gateway = new Gateway({ config, hub, backend, metrics, log, bans, otherUpgrades: matrix && ((req, socket, head) => matrix.upgrade(req, socket, head)) });
-  const trust = { hops: config.TRUST_PROXY_HOPS, proxies: blockList(config.TRUSTED_PROXIES) };
   let adminPort: number | undefined;
   let closing = false;
   let server: Server | undefined;
@@ -72,7 +71,7 @@ export function createEdge(deps: EdgeDeps) {
       counts: async (channels) => (await backend.counts(channels)).counts,
       holder: (channel, nick) => backend.holder(channel, nick),
     },
-    clientAddress: (req) => clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trust),
+    clientAddress: addressResolver(config),
     onRateLimited: () => metrics.httpRateLimited.inc(),
     relay: {
       history: async (channel) => soundHistory((await backend.history(channel)).frames, () => metrics.brokerDropped.inc({ reason: 'history' })),

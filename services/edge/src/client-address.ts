@@ -2,6 +2,7 @@
  * The client address of a request (WebSocket upgrade or HTTP): what per-address caps, rate limits and bans key on.
  * X-Forwarded-For is a claim anyone can write; it is believed only as far as the proxies that append to it are.
  */
+import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 import type { FieldParser } from '@qchat/runtime';
 
@@ -66,4 +67,19 @@ export function blockList(items: readonly string[]): BlockList | null {
     else list.addSubnet(addr, Number(bits), type);
   }
   return list;
+}
+
+/** The proxy settings of the configuration. */
+export interface ProxyConfig {
+  TRUST_PROXY_HOPS: number;
+  TRUSTED_PROXIES?: readonly string[];
+}
+
+/**
+ * The one way the edge finds a request's client address (WebSocket upgrades, HTTP rate limits, bans): built once from
+ * the configuration, then called per request.
+ */
+export function addressResolver(config: ProxyConfig): (req: IncomingMessage) => string {
+  const trust: ProxyTrust = { hops: config.TRUST_PROXY_HOPS, proxies: blockList(config.TRUSTED_PROXIES ?? []) };
+  return (req) => clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trust);
 }

@@ -45,7 +45,7 @@ async function resyncAll(deps: { backend: Backend; hub: Hub; log: Logger }): Pro
   const { lostNicks } = await deps.backend.sync(sessions.map((s) => ({ channel: s.channel, conn: s.id, nick: s.nick })));
   for (const conn of lostNicks) {
     const s = byId.get(conn);
-    if (s) s.nick = null;
+    s?.released();
   }
   deps.log.warn({ connections: sessions.length, lostNicks: lostNicks.length }, 'presence state rebuilt from this edge');
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { storedId } from '../stored-id';
+import { storedId } from '@qchat/protocol';
 import type { Accepted, Claim, ClaimOptions, Committed, HistoryStore } from '../history';
 import type { Keys } from '../keys';
 import type { MemoryBroker } from './broker';

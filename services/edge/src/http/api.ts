@@ -4,6 +4,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { decodeJsonBody, readRawBody, type RawBody } from './body';
 import type { HttpDeps } from './deps';
 import { sendDetail, sendJson, sendJsonText } from './json';
+import { addressResolver } from '../client-address';
 import { AddressRateLimit } from './rate-limit';
 import { pathParam, type Endpoint } from './routes';
 
@@ -36,7 +37,7 @@ export function apiEndpoints(deps: HttpDeps): Endpoint[] {
   const known = new Set(config.CHANNELS);
   const { limits } = config;
   const putLimit = new AddressRateLimit(config.PUT_RATE_LIMIT_PER_MINUTE ?? 120, config.PUT_RATE_LIMIT_BURST ?? 60);
-  const addressOf = deps.clientAddress ?? ((req) => req.socket.remoteAddress ?? 'unknown');
+  const addressOf = deps.clientAddress ?? addressResolver({ TRUST_PROXY_HOPS: 0 });
 
   const users: RequestHandler = async (req, res) => {
     const channel = channelParam(req);

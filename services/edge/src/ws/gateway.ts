@@ -1,8 +1,7 @@
 /**
  * The WebSocket endpoint /channel/{channel}/ws: refuses unknown channels at the upgrade (HTTP 403, as
- * gischat's clients expect), runs the connect sequence (nb_users, then history oldest first, then live
- * frames), hands inbound frames to their handler one at a time, keeps sockets alive with pings, and
- * tells presence when a socket leaves.
+ * gischat's clients expect), gives each socket's connect sequence (session.ts) its steps, hands inbound frames to
+ * their handler one at a time, keeps sockets alive with pings, and tells presence when a socket leaves.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -10,7 +9,8 @@ import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { CLOSE, parseFrame, type Limits } from '@qchat/protocol';
 import type { Logger } from 'pino';
 import type { Backend } from '../backend';
-import { blockList, clientAddress as addressOf, type ProxyTrust } from '../client-address';
+import { addressResolver } from '../client-address';
+import type { Rate } from '../token-bucket';
 // An outage is logged once by the backend (backend-outage.ts): per-socket failures during it go to debug.
 import { isOutage } from '../backend-outage';
 import { closeReason, type EdgeMetrics } from '../metrics';
@@ -19,7 +19,7 @@ import { soundHistory } from './broker-frames';
 import { precheck } from './frame-cost';
 import { dispatch, reply, UNAVAILABLE, type HandlerContext } from './handlers';
 import type { Hub } from './hub';
-import { Session } from './session';
+import { Session, type ConnectSteps } from './session';
 import { loggedAddress, type AddressLogging } from './log-fields';
 
 export interface GatewayConfig {
@@ -57,17 +57,8 @@ export interface GatewayDeps {
   otherUpgrades?: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 }
 
-/** Inbound frames waiting for their turn on one socket before the edge stops reading it, and resumes. */
-const PAUSE_AT_QUEUED = 32;
-const RESUME_AT_QUEUED = 8;
-const STORED_ID = /"id":"([^"]+)"/;
 /** Longest a joiner waits for the channel's earlier frames and leaves on this edge (see `settled`). */
 const JOIN_WAIT_MS = 1_000;
-
-/** The client's address of an upgrade (see client-address.ts for whom X-Forwarded-For is believed from). */
-export function clientAddress(req: IncomingMessage, trust: ProxyTrust): string {
-  return addressOf(req.socket.remoteAddress, req.headers['x-forwarded-for'], trust);
-}
 
 export function parseChannelPath(url: string | undefined): string | null {
   const path = (url ?? '').split('?')[0] ?? '';
@@ -90,10 +81,12 @@ export class Gateway {
   private readonly wss: WebSocketServer;
   private readonly perIp = new Map<string, number>();
   private readonly ctx: HandlerContext;
-  private readonly trust: ProxyTrust;
+  /** The client's address of an upgrade (see client-address.ts for whom X-Forwarded-For is believed from). */
+  private readonly addressOf: (req: IncomingMessage) => string;
   private readonly origins: ReadonlySet<string>;
-  private readonly byteRate: number;
-  private readonly byteBurst: number;
+  /** Inbound budgets of every socket (shared by their token buckets). */
+  private readonly rates: { frames: Rate; bytes: Rate };
+  private readonly steps: ConnectSteps;
   /** Sockets upgraded and not yet closed, for MAX_CONNECTIONS. */
   private open = 0;
   /** Work of each channel in progress on this edge (see `track` and `settled`). */
@@ -112,10 +105,18 @@ export class Gateway {
     });
     this.ctx = { backend: deps.backend, hub: deps.hub, log: deps.log };
     const c = deps.config;
-    this.trust = { hops: c.TRUST_PROXY_HOPS, proxies: blockList(c.TRUSTED_PROXIES ?? []) };
+    this.addressOf = addressResolver(c);
     this.origins = new Set(c.ALLOWED_ORIGINS ?? []);
-    this.byteRate = c.RATE_LIMIT_BYTES_PER_SECOND ?? Infinity;
-    this.byteBurst = Math.max(c.RATE_LIMIT_BYTES_BURST ?? Infinity, c.WS_MAX_PAYLOAD_BYTES);
+    this.rates = {
+      frames: { perSecond: c.RATE_LIMIT_PER_SECOND, burst: c.RATE_LIMIT_BURST },
+      bytes: { perSecond: c.RATE_LIMIT_BYTES_PER_SECOND ?? Infinity, burst: Math.max(c.RATE_LIMIT_BYTES_BURST ?? Infinity, c.WS_MAX_PAYLOAD_BYTES) },
+    };
+    this.steps = {
+      attach: (session) => this.attachToChannel(session),
+      settled: (session) => this.settled(session.channel),
+      join: (session) => this.join(session),
+      history: (session) => this.history(session),
+    };
   }
 
   attach(server: Server): void {
@@ -138,11 +139,11 @@ export class Gateway {
       if (s.ws.readyState === s.ws.CLOSED) return resolve();
       s.ws.once('close', () => resolve());
     }));
-    for (const s of sessions) s.ws.close(CLOSE.goingAway, 'server shutting down');
+    for (const s of sessions) s.close(CLOSE.goingAway, 'server shutting down', timeoutMs);
     const deadline = new Promise<void>((r) => setTimeout(r, timeoutMs).unref());
     await Promise.race([Promise.all(gone), deadline]);
     for (const s of sessions) if (s.ws.readyState !== s.ws.CLOSED) s.ws.terminate();
-    await Promise.race([Promise.allSettled(sessions.map((s) => s.chain)), deadline]);
+    await Promise.race([Promise.allSettled(sessions.map((s) => s.idle)), deadline]);
     this.wss.close();
   }
 
@@ -150,14 +151,14 @@ export class Gateway {
     socket.on('error', () => socket.destroy());
     const refused = (status: number, text: string, body: string) => {
       this.deps.metrics.upgradesRefused.inc({ status: String(status) });
-      this.deps.log.debug({ status, reason: body, path: req.url, client: this.logged(clientAddress(req, this.trust)) }, 'upgrade refused');
+      this.deps.log.debug({ status, reason: body, path: req.url, client: this.logged(this.addressOf(req)) }, 'upgrade refused');
       refuse(socket, status, text, body);
     };
     if (!this.accepting) return refused(503, 'Service Unavailable', 'Server shutting down.');
     // Origin, address bans and the edge's connection cap hold for every WebSocket, /matrix ones included.
     const origin = req.headers.origin;
     if (this.origins.size > 0 && origin !== undefined && !this.origins.has(origin)) return refused(403, 'Forbidden', 'Origin not allowed.');
-    const ip = clientAddress(req, this.trust);
+    const ip = this.addressOf(req);
     if (this.deps.bans?.address(ip)) return refused(403, 'Forbidden', 'This address is banned by a moderator.');
     const total = this.deps.config.MAX_CONNECTIONS ?? 0;
     if (total > 0 && this.open >= total) return refused(503, 'Service Unavailable', 'Server full: too many connections.');
@@ -177,48 +178,50 @@ export class Gateway {
   }
 
   private onConnection(ws: WebSocket, socket: Duplex, channel: string, ip: string): void {
-    const { config, metrics } = this.deps;
-    const session = new Session(ws, socket, channel, ip, config.RATE_LIMIT_BURST, Date.now());
+    const { metrics } = this.deps;
+    const session = new Session(ws, socket, channel, ip, this.rates, Date.now());
     this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
     metrics.connections.inc({ channel });
     metrics.connectionsOpened.inc({ channel });
     this.deps.log.info({ conn: session.id, channel, client: this.logged(ip) }, 'connection opened');
     ws.on('message', (data, isBinary) => this.onMessage(session, data, isBinary));
-    ws.on('pong', () => { session.awaitingPongSince = 0; });
+    ws.on('pong', () => session.ponged());
     socket.on('drain', () => this.deps.hub.drained(session));
     ws.on('error', (err) => this.deps.log.debug({ err, conn: session.id }, 'socket error'));
     ws.once('close', (code, reason) => this.onClose(session, code, reason.toString('utf8')));
-    session.chain = this.connect(session);
+    session.connect(this.steps, this.deps.hub).catch((err: unknown) => this.deps.log.error({ err, conn: session.id }, 'connect sequence failed'));
   }
 
-  /** nb_users first (also broadcast to the others), then the history oldest first, then what arrived meanwhile. */
-  private async connect(session: Session): Promise<void> {
-    const { hub, backend, log } = this.deps;
+  // The connect sequence's steps (session.ts runs them: nb_users first, then the history oldest first, then live frames).
+
+  private async attachToChannel(session: Session): Promise<void> {
     try {
-      await hub.attach(session);
+      await this.deps.hub.attach(session);
     } catch (err) {
       // The hub keeps retrying the subscription; meanwhile the socket gets its count and history if it can.
-      log.warn({ err, conn: session.id }, 'channel subscription failed');
+      this.deps.log.warn({ err, conn: session.id }, 'channel subscription failed');
       reply(this.ctx, session, UNAVAILABLE);
     }
-    await this.settled(session.channel);
+  }
+
+  private async join(session: Session): Promise<{ frameId: string; frame: Buffer } | null> {
     try {
-      const joined = await backend.join(session.channel, session.id, session.ip, session.since);
-      hub.sendCount(session, joined.frameId, Buffer.from(joined.frame));
+      const joined = await this.deps.backend.join(session.channel, session.id, session.ip, session.since);
+      return { frameId: joined.frameId, frame: Buffer.from(joined.frame) };
     } catch (err) {
-      log[isOutage(err) ? 'debug' : 'warn']({ err, conn: session.id }, 'presence join failed; the next heartbeat re-announces this socket');
+      this.deps.log[isOutage(err) ? 'debug' : 'warn']({ err, conn: session.id }, 'presence join failed; the next heartbeat re-announces this socket');
+      return null;
     }
+  }
+
+  private async history(session: Session): Promise<readonly string[]> {
     try {
-      const { frames } = await backend.history(session.channel);
-      for (const frame of soundHistory(frames, () => this.deps.metrics.brokerDropped.inc({ reason: 'history' }))) {
-        const id = STORED_ID.exec(frame.slice(0, 256))?.[1];
-        if (id) session.seen?.add(id);
-        hub.send(session, Buffer.from(frame), 'replay');
-      }
+      const { frames } = await this.deps.backend.history(session.channel);
+      return soundHistory(frames, () => this.deps.metrics.brokerDropped.inc({ reason: 'history' }));
     } catch (err) {
-      log[isOutage(err) ? 'debug' : 'warn']({ err, conn: session.id }, 'history unavailable; connect sequence without replay');
+      this.deps.log[isOutage(err) ? 'debug' : 'warn']({ err, conn: session.id }, 'history unavailable; connect sequence without replay');
+      return [];
     }
-    hub.release(session);
   }
 
   private onMessage(session: Session, data: RawData, isBinary: boolean): void {
@@ -227,11 +230,11 @@ export class Gateway {
     if (isBinary) {
       metrics.framesReceived.inc({ type: 'binary', outcome: 'refused' });
       log.debug({ conn: session.id, outcome: 'refused', reason: 'binary frame' }, 'frame rejected');
-      session.ws.close(CLOSE.unsupportedData, 'Binary frames are not supported');
+      session.close(CLOSE.unsupportedData, 'Binary frames are not supported');
       return;
     }
     const now = Date.now();
-    if (!session.take(config.RATE_LIMIT_PER_SECOND, config.RATE_LIMIT_BURST, now)) {
+    if (!session.takeFrame(now)) {
       metrics.framesReceived.inc({ type: 'unknown', outcome: 'rate_limited' });
       log.debug({ conn: session.id, outcome: 'rate_limited' }, 'frame rejected');
       reply(this.ctx, session, 'Rate limit exceeded: too many messages, slow down');
@@ -239,7 +242,7 @@ export class Gateway {
     }
     // ws hands text frames over as one Buffer (binaryType 'nodebuffer').
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-    if (!session.takeBytes(buf.length, this.byteRate, this.byteBurst, now)) {
+    if (!session.takeBytes(buf.length, now)) {
       metrics.framesReceived.inc({ type: 'unknown', outcome: 'rate_limited' });
       reply(this.ctx, session, 'Rate limit exceeded: too much data, slow down');
       return;
@@ -252,24 +255,10 @@ export class Gateway {
       return;
     }
     const text = buf.toString('utf8');
-    // Backpressure, not refusal: with too many frames waiting, stop reading this socket (TCP pushes back on the
-    // client) until the queue has drained; every frame still gets its outcome, in order.
-    if (++session.queued >= PAUSE_AT_QUEUED && !session.inboundFull) {
-      session.inboundFull = true;
-      session.updateReading();
-    }
-    session.chain = session.chain
-      .then(() => this.handle(session, text))
-      .catch((err: unknown) => log.error({ err, conn: session.id }, 'frame handling failed'))
-      .finally(() => {
-        if (--session.queued <= RESUME_AT_QUEUED && session.inboundFull) {
-          session.inboundFull = false;
-          session.updateReading();
-        }
-      });
+    const handled = session.handleInOrder(() => this.handle(session, text), (err) => log.error({ err, conn: session.id }, 'frame handling failed'));
     // Only frames of sockets past their connect sequence: a connecting socket's frames wait for its own join, and
     // two joiners waiting for each other would stall until JOIN_WAIT_MS.
-    if (!session.replaying) this.track(session.channel, session.chain);
+    if (session.phase === 'live') this.track(session.channel, handled);
   }
 
   /** Records work of a channel in progress on this edge (frames being handled, leaves): joiners wait for it. */
@@ -319,9 +308,8 @@ export class Gateway {
     const { hub, backend, metrics, log } = this.deps;
     const why = closeReason(code, this.draining);
     metrics.connectionsClosed.inc({ reason: why });
-    log.info({ conn: session.id, channel: session.channel, nick: session.nick ?? undefined, durationMs: Date.now() - session.openedAt, code, reason: reason || why, client: this.logged(session.ip) }, 'connection closed');
-    session.closed = true;
-    session.pending = [];
+    log.info({ conn: session.id, channel: session.channel, nick: session.nick ?? undefined, durationMs: Date.now() - session.since, code, reason: reason || why, client: this.logged(session.ip) }, 'connection closed');
+    session.socketClosed();
     hub.detach(session);
     metrics.connections.dec({ channel: session.channel });
     metrics.closes.inc({ code: String(code) });
@@ -329,10 +317,11 @@ export class Gateway {
     if (left <= 0) this.perIp.delete(session.ip);
     else this.perIp.set(session.ip, left);
     if (this.draining) return;
-    session.chain = session.chain
-      .then(() => backend.leave(session.channel, session.id))
-      .then(() => undefined, (err: unknown) => log[isOutage(err) ? 'debug' : 'warn']({ err, conn: session.id }, 'presence leave failed; the next heartbeat corrects it'));
-    this.track(session.channel, session.chain);
+    const leaving = session.after(
+      () => backend.leave(session.channel, session.id),
+      (err) => log[isOutage(err) ? 'debug' : 'warn']({ err, conn: session.id }, 'presence leave failed; the next heartbeat corrects it'),
+    );
+    this.track(session.channel, leaving);
   }
 
   private logged(ip: string): string | undefined {
@@ -347,19 +336,8 @@ export class Gateway {
     for (const session of this.deps.hub.sessions()) {
       this.deps.hub.checkStalled(session);
       if (session.closed) continue;
-      if (session.awaitingPongSince > 0) {
-        // While we do not read the socket its pong waits unread: the stall rule judges it then, not the ping.
-        if (session.ws.isPaused) session.awaitingPongSince = now;
-        else if (now - session.awaitingPongSince > timeout) {
-          session.closed = true;
-          session.ws.close(CLOSE.internal, 'keepalive ping timeout');
-          setTimeout(() => session.ws.terminate(), 1000).unref();
-        }
-      } else if (now - session.lastPingAt >= interval) {
-        session.lastPingAt = now;
-        session.awaitingPongSince = now;
-        session.ws.ping();
-      }
+      session.expireReplay(now);
+      if (!session.keepalive(now, interval, timeout)) session.close(CLOSE.internal, 'keepalive ping timeout');
     }
   }
 }

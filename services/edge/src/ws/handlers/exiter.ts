@@ -12,7 +12,7 @@ export async function exiter(ctx: HandlerContext, session: Session, frame: { exi
   }
   try {
     await ctx.backend.leave(session.channel, session.id, true);
-    session.nick = null;
+    session.released();
   } catch (err) {
     replyFailure(ctx, session, err, 'presence.leave');
   }

@@ -11,7 +11,7 @@ export async function newcomer(ctx: HandlerContext, session: Session, frame: { n
   }
   try {
     await ctx.backend.register(session.channel, session.id, nick);
-    session.nick = nick;
+    session.registered(nick);
   } catch (err) {
     replyFailure(ctx, session, err, 'presence.register');
   }
