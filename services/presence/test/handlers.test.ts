@@ -80,3 +80,49 @@ describe('presence handlers', () => {
     expect(typed('nb_users').map((f) => f.nb_users)).toEqual([1, 1]); // the join's count, then the release's
   });
 });
+
+/**
+ * Every path that may announce a nickname, on both sides of LARGE_CHANNEL_MEMBERS (N): at N members after the change
+ * the channel is small (newcomer/exiter broadcast), at N + 1 large (exiter none, newcomer to the registering socket).
+ */
+describe('LARGE_CHANNEL_MEMBERS on every path', () => {
+  async function channelOf(size: number) {
+    const engine = createEngine({ kind: 'memory', instance: 'test', edgeTtlMs: 10_000 }, silentLogger(), 'test');
+    const seen: { type: string; nick: unknown; conn?: string }[] = [];
+    await engine.topics.subscribe('QGIS', (payload) => {
+      const d = decodeEnvelope(Buffer.from(payload));
+      const f = d && (JSON.parse(d.frame.toString('utf8')) as Record<string, unknown>);
+      if (f && f.type !== 'nb_users') seen.push({ type: String(f.type), nick: f[String(f.type)], ...(d.route.conn ? { conn: d.route.conn } : {}) });
+    });
+    const metrics = createPresenceMetrics(new Registry());
+    const h = createHandlers({ channels: ['QGIS'], largeChannel: N, store: engine.presence, announce: new Announcer(engine, metrics), metrics });
+    for (let i = 0; i < size; i++) await h.join({ channel: 'QGIS', conn: `c${i}`, edge: i === 0 ? 'gone' : 'e' });
+    await h.register({ channel: 'QGIS', conn: 'c0', edge: 'gone', nick: 'zoe' });
+    await new Promise((r) => setTimeout(r, 5));
+    seen.length = 0;
+    const announced = async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      return seen;
+    };
+    return { h, announced };
+  }
+
+  // [path, members before the change, what the others see]
+  const cases: [string, number, (h: ReturnType<typeof createHandlers>) => Promise<unknown>, unknown[]][] = [
+    ['register (newcomer)', N, (h) => h.register({ channel: 'QGIS', conn: 'c1', edge: 'e', nick: 'ann' }), [{ type: 'newcomer', nick: 'ann' }]],
+    ['register (newcomer)', N + 1, (h) => h.register({ channel: 'QGIS', conn: 'c1', edge: 'e', nick: 'ann' }), [{ type: 'newcomer', nick: 'ann', conn: 'c1' }]],
+    ['register of a second nickname (exiter)', N, (h) => h.register({ channel: 'QGIS', conn: 'c0', edge: 'gone', nick: 'zed' }), [{ type: 'exiter', nick: 'zoe' }, { type: 'newcomer', nick: 'zed' }]],
+    ['register of a second nickname (exiter)', N + 1, (h) => h.register({ channel: 'QGIS', conn: 'c0', edge: 'gone', nick: 'zed' }), [{ type: 'newcomer', nick: 'zed', conn: 'c0' }]],
+    ['release (inbound exiter)', N, (h) => h.leave({ channel: 'QGIS', conn: 'c0', edge: 'gone', keepConnection: true }), [{ type: 'exiter', nick: 'zoe' }]],
+    ['release (inbound exiter)', N + 1, (h) => h.leave({ channel: 'QGIS', conn: 'c0', edge: 'gone', keepConnection: true }), []],
+    ['leave', N + 1, (h) => h.leave({ channel: 'QGIS', conn: 'c0', edge: 'gone' }), [{ type: 'exiter', nick: 'zoe' }]],
+    ['leave', N + 2, (h) => h.leave({ channel: 'QGIS', conn: 'c0', edge: 'gone' }), []],
+    ['reclaim of a dead edge', N + 1, (h) => h.edgeDown({ edge: 'gone' }), [{ type: 'exiter', nick: 'zoe' }]],
+    ['reclaim of a dead edge', N + 2, (h) => h.edgeDown({ edge: 'gone' }), []],
+  ];
+  it.each(cases)('%s with %i members', async (_path, members, change, expected) => {
+    const { h, announced } = await channelOf(members);
+    await change(h);
+    expect(await announced()).toEqual(expected);
+  });
+});

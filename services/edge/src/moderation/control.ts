@@ -39,10 +39,7 @@ export function handleControl(deps: ControlDeps, payload: Buffer): void {
   }
   let closed = 0;
   for (const s of deps.hub.sessions()) {
-    if (!matches(m, s)) continue;
-    closed++;
-    s.ws.close(m.code, m.reason);
-    setTimeout(() => s.ws.terminate(), 1000).unref();
+    if (matches(m, s) && s.close(m.code, m.reason)) closed++;
   }
   if (closed > 0) deps.log.info({ sockets: closed, code: m.code, channel: m.channel }, 'sockets closed by a moderator');
 }
