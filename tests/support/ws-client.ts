@@ -33,9 +33,9 @@ interface Waiter {
 
 const DEFAULT_TIMEOUT_MS = 5_000;
 
-export function connectClient(url: string, opts: { headers?: Record<string, string> } = {}): Promise<TestClient> {
+export function connectClient(url: string, opts: { headers?: Record<string, string>; perMessageDeflate?: boolean } = {}): Promise<TestClient> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers: opts.headers });
+    const ws = new WebSocket(url, { headers: opts.headers, perMessageDeflate: opts.perMessageDeflate ?? true });
     const frames: any[] = [];
     const taken: boolean[] = [];
     let waiters: Waiter[] = [];

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { WebSocket } from 'ws';
 import type { TestClient } from '../../../tests/support/ws-client';
 import { startEdgeStack, type EdgeStack } from './support/edge-stack';
 
@@ -144,6 +145,30 @@ describe('fan-out (hub)', () => {
     expect(counts(d)).toEqual([4]);
     expect(firstAfter).toBeLessThan(interval);
     expect(newestAfter).toBeGreaterThanOrEqual(interval - 20);
+  });
+});
+
+describe('pre-framed fan-out (hub + wire.ts)', () => {
+  it('every frame size reaches every socket intact and in order, sockets that negotiated compression included', async () => {
+    const s = await stack({ WS_PERMESSAGE_DEFLATE: 'true' });
+    const plain = [await s.client('QGIS', { perMessageDeflate: false }), await s.client('QGIS', { perMessageDeflate: false })];
+    const compressed = await s.client('QGIS', { perMessageDeflate: true });
+    const all = [...plain, compressed];
+    for (const c of all) await c.next(isCount);
+    expect(plain.map((c) => c.ws.extensions)).toEqual(['', '']);
+    expect(compressed.ws.extensions).toContain('permessage-deflate');
+    // Header lengths of RFC 6455: 7-bit, 16-bit and 64-bit payload lengths, at and around their limits.
+    const sizes = [0, 125, 126, 65_535, 65_536, 300_000];
+    const sent = sizes.map((n, i) => ({ type: 'text', id: randomUUID(), timestamp: 1, author: 'w', avatar: null, text: 'x'.repeat(n) + String(i) }));
+    // ws frames a message itself only for the socket that compresses; the others get the bytes built once.
+    const wsSends = vi.spyOn(WebSocket.prototype, 'send');
+    for (const f of sent) await s.publish('QGIS', { id: f.id }, f);
+    for (const c of all) {
+      await c.waitFor((f) => f.id === sent.at(-1)!.id);
+      expect(c.frames.filter((f) => f.author === 'w')).toEqual(sent);
+    }
+    expect(wsSends).toHaveBeenCalledTimes(sizes.length);
+    wsSends.mockRestore();
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * Which local sockets sit in which channel, the broker subscriptions that serve them, and the writer.
  * A broker message is a route plus frame bytes serialised once upstream; the hub sends those same bytes to
- * every selected socket, and each socket gets at most one (corked) write per event-loop turn. What a socket does
+ * every selected socket, and each socket gets at most one (corked) write per event-loop turn; the WebSocket frame
+ * itself is built once per turn too (wire.ts), not once per socket. What a socket does
  * with a frame during its connect sequence (hold it, skip a replayed one) is the session's decision (session.ts).
  */
 import { CLOSE, type Route } from '@qchat/protocol';
@@ -9,6 +10,7 @@ import type { Topics, Unsubscribe } from '@qchat/engine';
 import type { Logger } from 'pino';
 import type { EdgeMetrics } from '../metrics';
 import { inspectBrokerMessage } from './broker-frames';
+import { FrameCache } from './wire';
 import type { WriteLimits } from './outbox';
 import type { SendKind, Session, Writer } from './session';
 
@@ -43,6 +45,8 @@ export class Hub implements Writer {
   /** Frames queued this turn by kind: counted once per flush, not once per socket (a hot path). */
   private readonly sent = { broadcast: 0, private: 0, replay: 0 };
   private readonly flush = () => this.writeAll();
+  /** Each frame of a turn built once, written as the same bytes to every socket that gets it (wire.ts). */
+  private readonly frames = new FrameCache();
   private latest = 0;
 
   constructor(private readonly deps: HubDeps) {}
@@ -215,7 +219,8 @@ export class Hub implements Writer {
       if (this.sent[kind] > 0) this.deps.metrics.framesSent.inc({ kind }, this.sent[kind]);
       this.sent[kind] = 0;
     }
-    for (const session of batch) if (!session.closed) session.out.flush();
+    for (const session of batch) if (!session.closed) session.out.flush(this.frames);
+    this.frames.clear();
     for (const session of batch) this.drained(session);
   }
 

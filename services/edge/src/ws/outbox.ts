@@ -4,6 +4,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
+import type { FrameCache } from './wire';
 
 /** Bounds of unsent data per socket (hub.ts, from WS_MAX_BUFFERED_BYTES, WS_STALL_TIMEOUT_MS, WS_MAX_UNSENT_BYTES). */
 export interface WriteLimits {
@@ -25,7 +26,16 @@ export class Outbox {
   private drained = 0;
   private progressAt = 0;
 
-  constructor(private readonly ws: WebSocket, private readonly socket: Duplex) {}
+  /**
+   * Frames go to the socket pre-built (wire.ts) unless the socket negotiated permessage-deflate: then `ws` compresses
+   * each message for it. A socket with no extension carries every data frame we write this way; `ws` writes only its
+   * control frames (ping, pong, close) to it, each as one write, so frames never interleave.
+   */
+  private readonly prebuilt: boolean;
+
+  constructor(private readonly ws: WebSocket, private readonly socket: Duplex) {
+    this.prebuilt = ws.extensions === '';
+  }
 
   /** Bytes queued this turn. */
   get queued(): number {
@@ -54,22 +64,24 @@ export class Outbox {
     this.queuedBytes = 0;
   }
 
-  /** Writes the queued frames: one send, or one corked batch. */
-  flush(): void {
+  /** Writes the queued frames: one write, or one corked batch; the frames come from `cache`, built once per turn. */
+  flush(cache: FrameCache): void {
     const frames = this.frames;
     this.clear();
-    if (frames === null) return;
-    if (frames.length === 1) {
-      this.written += frames[0]!.length;
-      this.ws.send(frames[0]!, { binary: false });
-      return;
-    }
-    this.socket.cork();
+    if (frames === null || this.ws.readyState !== this.ws.OPEN) return;
+    const many = frames.length > 1;
+    if (many) this.socket.cork();
     for (const f of frames) {
-      this.written += f.length;
-      this.ws.send(f, { binary: false });
+      if (this.prebuilt) {
+        const frame = cache.framed(f);
+        this.written += frame.length;
+        this.socket.write(frame);
+      } else {
+        this.written += f.length;
+        this.ws.send(f, { binary: false });
+      }
     }
-    this.socket.uncork();
+    if (many) this.socket.uncork();
   }
 
   /**

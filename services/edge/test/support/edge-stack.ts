@@ -69,7 +69,7 @@ export interface EdgeStack {
   /** Every log line of the stack, parsed. */
   logs: Record<string, unknown>[];
   /** Opens a client on /channel/{channel}/ws (closed by stop). */
-  client(channel?: string): Promise<TestClient>;
+  client(channel?: string, opts?: { perMessageDeflate?: boolean }): Promise<TestClient>;
   /** Publishes a topic message on the channel's topic, as relay or presence would (route + frame bytes). */
   publish(channel: string, route: Route, frame: object | string): Promise<void>;
   /** The edge's socket count. */
@@ -116,8 +116,8 @@ export async function startEdgeStack(env: Record<string, string> = {}): Promise<
       if (!reply.ok) throw new Error(reply.error.message);
       return reply.data;
     },
-    async client(channel = 'QGIS') {
-      const c = await connectClient(`ws://127.0.0.1:${stack.edge.port()}/channel/${encodeURIComponent(channel)}/ws`);
+    async client(channel = 'QGIS', opts = {}) {
+      const c = await connectClient(`ws://127.0.0.1:${stack.edge.port()}/channel/${encodeURIComponent(channel)}/ws`, opts);
       clients.push(c);
       return c;
     },
