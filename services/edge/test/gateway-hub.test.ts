@@ -79,6 +79,26 @@ describe('connect sequence (gateway + session)', () => {
     expect(labels(bob)).toEqual(['nb_users:3', 'text:after']);
   });
 
+  it('a count newer than the joiner\'s own that arrives before its join reply still reaches it (reply slower than the broker)', async () => {
+    for (const interval of ['0', '150']) {
+      const s = await stack({ NB_USERS_INTERVAL_MS: interval });
+      await joined(s);
+      // bob's join is done in presence (his count, 2, is published) but the reply is slow; carol joins meanwhile (3).
+      const gate = s.hold('presence.join', true);
+      const bobOpening = s.client();
+      await gate.reached;
+      const carol = await joined(s);
+      await sleep(20);
+      gate.release();
+      const bob = await bobOpening;
+      await say(carol, 'carol', 'after');
+      await bob.waitFor((f) => f.text === 'after');
+      await sleep(Number(interval) + 50);
+      expect(counts(bob).at(-1), `interval ${interval}`).toBe(3);
+      expect(counts(bob)[0]).toBe(2);
+    }
+  });
+
   it('releases the frames held during the replay, minus the replayed ids; skips replayed ids live for a while after', async () => {
     const s = await stack();
     const alice = await joined(s, 'alice');

@@ -16,6 +16,7 @@ import type { SendKind, Session, Writer } from './session';
 
 const SUBSCRIBE_RETRY_MS = 1_000;
 const RECENT_IDS = 256;
+const RECENT_COUNTS = 64;
 
 interface ChannelEntry {
   channel: string;
@@ -23,6 +24,8 @@ interface ChannelEntry {
   subscribed: Promise<Unsubscribe>;
   /** Ids of the frames delivered lately, oldest first (bounded). */
   recent: Set<string>;
+  /** Arrival numbers of the channel's latest counts (bounded): a joiner's own count's copy tells older counts from newer. */
+  counts: Map<string, number>;
   /** Coalescing of nb_users: the newest count waiting for the interval to end, and its timer. */
   countTimer?: NodeJS.Timeout;
   countPending?: { route: Route; frame: Buffer; seq: number };
@@ -51,9 +54,9 @@ export class Hub implements Writer {
 
   constructor(private readonly deps: HubDeps) {}
 
-  /** Number of the latest broker message: tells a count that arrived before a joiner's own count from one after. */
-  get seq(): number {
-    return this.latest;
+  /** When the count with this id reached the hub (its message number), if it did lately. */
+  arrival(channel: string, id: string): number | undefined {
+    return this.channels.get(channel)?.counts.get(id);
   }
 
   /**
@@ -64,7 +67,7 @@ export class Hub implements Writer {
   async attach(session: Session): Promise<void> {
     let entry = this.channels.get(session.channel);
     if (!entry) {
-      entry = { channel: session.channel, sessions: new Set(), subscribed: Promise.resolve(async () => undefined), recent: new Set() };
+      entry = { channel: session.channel, sessions: new Set(), subscribed: Promise.resolve(async () => undefined), recent: new Set(), counts: new Map() };
       this.channels.set(session.channel, entry);
       this.subscribe(entry);
     }
@@ -160,6 +163,10 @@ export class Hub implements Writer {
     }
     const { route, frame } = decoded;
     const seq = ++this.latest;
+    if (route.kind === 'nb_users') {
+      entry.counts.set(route.id, seq);
+      if (entry.counts.size > RECENT_COUNTS) entry.counts.delete(entry.counts.keys().next().value!);
+    }
     if (route.kind === 'nb_users' && this.deps.nbUsersIntervalMs > 0) {
       this.coalesceCount(entry, route, frame, seq);
       return;
@@ -196,10 +203,11 @@ export class Hub implements Writer {
     if (entry.recent.size > RECENT_IDS) entry.recent.delete(entry.recent.values().next().value!);
     const count = route.kind === 'nb_users';
     const now = Date.now();
+    const arrivals = (id: string) => entry.counts.get(id);
     let reached = 0;
     for (const session of entry.sessions) {
       if (!selects(route, session)) continue;
-      const offer = session.offer(route.id, frame, count, seq, this.deps, now);
+      const offer = session.offer(route.id, frame, count, seq, this.deps, now, arrivals);
       if (offer === 'skip') continue;
       if (offer === 'overflow') {
         this.closeSlow(session);

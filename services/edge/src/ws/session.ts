@@ -46,8 +46,11 @@ const CLOSE_GRACE_MS = 1_000;
 export interface Writer {
   /** Queues a frame for this turn's write to the session. */
   send(session: Session, frame: Buffer, kind: SendKind): void;
-  /** Number of the latest broker message the hub took in: tells a count older than the joiner's own from a newer one. */
-  readonly seq: number;
+  /**
+   * When the broker message with this id (a count) reached the hub, as the hub's message number; undefined when it has
+   * not (yet). Counts reach the hub in the order presence published them, so this tells an older count from a newer one.
+   */
+  arrival(channel: string, id: string): number | undefined;
 }
 
 /** What the connect sequence asks of the edge; one object (the gateway's) serves every session. None of them rejects. */
@@ -75,9 +78,13 @@ interface Replay {
   heldBytes: number;
   /** Ids sent in the replay, so their live copies are skipped. */
   seen: Set<string>;
-  /** The joiner's own count: its broadcast copy, and counts that reached the hub before it, are not sent. */
+  /**
+   * The joiner's own count (from its join reply): its broadcast copy, and counts that reached the hub before that copy
+   * (published before it), are not sent; counts that reached the hub after it are newer and are. `countSeq` is the
+   * copy's arrival number, undefined until it has arrived.
+   */
   countId: string | null;
-  countSeq: number;
+  countSeq: number | undefined;
   /** End of the de-dup window (set at release). */
   until: number;
 }
@@ -153,7 +160,7 @@ export class Session {
    */
   connect(steps: ConnectSteps, writer: Writer): Promise<void> {
     if (this.state !== 'connecting' || this.replay !== null) throw new Error(`session ${this.id}: connect in phase ${this.state}`);
-    this.replay = { held: [], heldBytes: 0, seen: new Set(), countId: null, countSeq: 0, until: Infinity };
+    this.replay = { held: [], heldBytes: 0, seen: new Set(), countId: null, countSeq: undefined, until: Infinity };
     this.chain = this.sequence(steps, writer);
     return this.chain;
   }
@@ -168,7 +175,6 @@ export class Session {
     const replay = this.replay!;
     if (count !== null) {
       replay.countId = count.frameId;
-      replay.countSeq = writer.seq;
       writer.send(this, count.frame, 'private');
     }
     const frames = await steps.history(this);
@@ -190,8 +196,9 @@ export class Session {
     replay.held = null;
     replay.heldBytes = 0;
     replay.until = now + REPLAY_DEDUP_MS;
+    const arrivals = (id: string) => writer.arrival(this.channel, id);
     for (const h of held) {
-      if (replay.seen.has(h.id) || (h.count && staleCount(replay, h.id, h.seq))) continue;
+      if (replay.seen.has(h.id) || (h.count && staleCount(replay, h.id, h.seq, arrivals))) continue;
       writer.send(this, h.frame, 'broadcast');
     }
   }
@@ -200,7 +207,7 @@ export class Session {
    * A broker frame the hub selected for this socket: held during the connect sequence (within the socket's unsent
    * ceiling), skipped when it is a replayed message or a stale count, else sent.
    */
-  offer(id: string, frame: Buffer, count: boolean, seq: number, limits: WriteLimits, now: number): Offer {
+  offer(id: string, frame: Buffer, count: boolean, seq: number, limits: WriteLimits, now: number, arrivals: (id: string) => number | undefined): Offer {
     if (this.closed) return 'skip';
     const replay = this.replay;
     if (replay === null) return 'send';
@@ -212,7 +219,7 @@ export class Session {
       return 'held';
     }
     if (this.expireReplay(now)) return 'send';
-    if (count && staleCount(replay, id, seq)) return 'skip';
+    if (count && staleCount(replay, id, seq, arrivals)) return 'skip';
     return replay.seen.has(id) ? 'skip' : 'send';
   }
 
@@ -333,6 +340,14 @@ export class Session {
 }
 
 /** A count the session must not get: the copy of its own first count, or one older than it. */
-function staleCount(replay: Replay, id: string, seq: number): boolean {
-  return id === replay.countId || seq <= replay.countSeq;
+/**
+ * A count the session must not get: its own count's broadcast copy, or a count older than it (one that reached the
+ * hub before the copy, or while the copy has not arrived yet). Arrival order, not the moment the join reply came back:
+ * a newer count can reach the edge over the broker before the reply does over NATS.
+ */
+function staleCount(replay: Replay, id: string, seq: number, arrivals: (id: string) => number | undefined): boolean {
+  if (replay.countId === null) return false;
+  if (id === replay.countId) return true;
+  replay.countSeq ??= arrivals(replay.countId);
+  return replay.countSeq === undefined || seq <= replay.countSeq;
 }

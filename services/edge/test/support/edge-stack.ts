@@ -24,27 +24,35 @@ export interface Gate {
  */
 class GatedRequester implements Requester {
   readonly mode = 'memory' as const;
-  private readonly gates: { op: string; reached: () => void; released: Promise<void> }[] = [];
+  private readonly gates: { op: string; reply: boolean; reached: () => void; released: Promise<void> }[] = [];
 
   constructor(private readonly inner: Requester) {}
 
-  /** Holds the next request whose subject ends with `.<op>` (e.g. `relay.history`). */
-  hold(op: string): Gate {
+  /**
+   * Holds the next request whose subject ends with `.<op>` (e.g. `relay.history`); with `reply`, the request is served
+   * (its effects, broadcasts included, happen) and its reply is held, as a slow NATS reply would be.
+   */
+  hold(op: string, reply = false): Gate {
     let reached!: () => void;
     let release!: () => void;
     const gate = { reached: new Promise<void>((r) => { reached = r; }), release: () => release() };
-    this.gates.push({ op, reached: () => reached(), released: new Promise<void>((r) => { release = r; }) });
+    this.gates.push({ op, reply, reached: () => reached(), released: new Promise<void>((r) => { release = r; }) });
     return gate;
   }
 
   async request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
     const i = this.gates.findIndex((g) => subject.endsWith(`.${g.op}`));
-    if (i >= 0) {
-      const [gate] = this.gates.splice(i, 1);
+    if (i < 0) return this.inner.request(subject, data, timeoutMs);
+    const [gate] = this.gates.splice(i, 1);
+    if (!gate!.reply) {
       gate!.reached();
       await gate!.released;
+      return this.inner.request(subject, data, timeoutMs);
     }
-    return this.inner.request(subject, data, timeoutMs);
+    const answer = await this.inner.request(subject, data, timeoutMs);
+    gate!.reached();
+    await gate!.released;
+    return answer;
   }
 
   serve(subject: string, queue: string, respond: Responder): Promise<Unsubscribe> {
@@ -62,8 +70,8 @@ class GatedRequester implements Requester {
 
 export interface EdgeStack {
   backends: Backends;
-  /** Holds the next request on `op` (`relay.history`, `presence.join`, …) until released. */
-  hold(op: string): Gate;
+  /** Holds the next request on `op` (`relay.history`, `presence.join`, …) until released; with `reply`, its reply. */
+  hold(op: string, reply?: boolean): Gate;
   /** A request to presence or relay as the edge makes it (JSON in, `{ok,data}` out): `op` as in `presence.counts`. */
   request<T>(op: string, body: unknown): Promise<T>;
   /** Every log line of the stack, parsed. */
@@ -109,7 +117,7 @@ export async function startEdgeStack(env: Record<string, string> = {}): Promise<
   return {
     backends,
     logs,
-    hold: (op) => requester.hold(op),
+    hold: (op, reply) => requester.hold(op, reply),
     async request<T>(op: string, body: unknown) {
       const raw = await memory.requester.request(`qchat.${instance}.${op}`, Buffer.from(JSON.stringify(body)), 2_000);
       const reply = JSON.parse(Buffer.from(raw).toString('utf8')) as { ok: true; data: T } | { ok: false; error: { message: string } };
