@@ -336,7 +336,7 @@ export class Gateway {
     for (const session of this.deps.hub.sessions()) {
       this.deps.hub.checkStalled(session);
       if (session.closed) continue;
-      session.expireReplay(now);
+      if (session.expireReplay(now) === 'count') this.deps.hub.sendLatestCount(session);
       if (!session.keepalive(now, interval, timeout)) session.close(CLOSE.internal, 'keepalive ping timeout');
     }
   }

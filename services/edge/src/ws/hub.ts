@@ -16,7 +16,8 @@ import type { SendKind, Session, Writer } from './session';
 
 const SUBSCRIBE_RETRY_MS = 1_000;
 const RECENT_IDS = 256;
-const RECENT_COUNTS = 64;
+/** Arrival numbers kept per channel: far more counts than can arrive while one join reply is on its way. */
+const RECENT_COUNTS = 16_384;
 
 interface ChannelEntry {
   channel: string;
@@ -26,6 +27,8 @@ interface ChannelEntry {
   recent: Set<string>;
   /** Arrival numbers of the channel's latest counts (bounded): a joiner's own count's copy tells older counts from newer. */
   counts: Map<string, number>;
+  /** The channel's latest count frame. */
+  lastCount?: Buffer;
   /** Coalescing of nb_users: the newest count waiting for the interval to end, and its timer. */
   countTimer?: NodeJS.Timeout;
   countPending?: { route: Route; frame: Buffer; seq: number };
@@ -53,6 +56,12 @@ export class Hub implements Writer {
   private latest = 0;
 
   constructor(private readonly deps: HubDeps) {}
+
+  /** Sends the channel's latest count to the session (see Session.expireReplay). */
+  sendLatestCount(session: Session): void {
+    const frame = this.channels.get(session.channel)?.lastCount;
+    if (frame !== undefined) this.send(session, frame, 'broadcast');
+  }
 
   /** When the count with this id reached the hub (its message number), if it did lately. */
   arrival(channel: string, id: string): number | undefined {
@@ -165,6 +174,7 @@ export class Hub implements Writer {
     const seq = ++this.latest;
     if (route.kind === 'nb_users') {
       entry.counts.set(route.id, seq);
+      entry.lastCount = frame;
       if (entry.counts.size > RECENT_COUNTS) entry.counts.delete(entry.counts.keys().next().value!);
     }
     if (route.kind === 'nb_users' && this.deps.nbUsersIntervalMs > 0) {

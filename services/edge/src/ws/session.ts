@@ -85,6 +85,8 @@ interface Replay {
    */
   countId: string | null;
   countSeq: number | undefined;
+  /** A count was skipped while the own copy had not arrived: if it never does, the channel's latest is sent at expiry. */
+  unresolved: boolean;
   /** End of the de-dup window (set at release). */
   until: number;
 }
@@ -160,7 +162,7 @@ export class Session {
    */
   connect(steps: ConnectSteps, writer: Writer): Promise<void> {
     if (this.state !== 'connecting' || this.replay !== null) throw new Error(`session ${this.id}: connect in phase ${this.state}`);
-    this.replay = { held: [], heldBytes: 0, seen: new Set(), countId: null, countSeq: undefined, until: Infinity };
+    this.replay = { held: [], heldBytes: 0, seen: new Set(), countId: null, countSeq: undefined, unresolved: false, until: Infinity };
     this.chain = this.sequence(steps, writer);
     return this.chain;
   }
@@ -218,17 +220,22 @@ export class Session {
       replay.held.push({ id, frame, count, seq });
       return 'held';
     }
-    if (this.expireReplay(now)) return 'send';
+    if (this.state === 'live' && now > replay.until) return 'send';
     if (count && staleCount(replay, id, seq, arrivals)) return 'skip';
     return replay.seen.has(id) ? 'skip' : 'send';
   }
 
-  /** Drops the replay state once the de-dup window is over; true when it is gone. */
-  expireReplay(now: number): boolean {
-    if (this.replay === null) return true;
-    if (this.state !== 'live' || now <= this.replay.until) return false;
+  /**
+   * Drops the replay state once the de-dup window is over (the keepalive sweep calls this). 'count' when counts were
+   * skipped waiting for the joiner's own copy, which never came (a broker gap): the caller then sends the channel's
+   * latest count, so the socket is not left on its own, older one.
+   */
+  expireReplay(now: number): 'kept' | 'gone' | 'count' {
+    const replay = this.replay;
+    if (replay === null) return 'gone';
+    if (this.state !== 'live' || now <= replay.until) return 'kept';
     this.replay = null;
-    return true;
+    return replay.unresolved && replay.countSeq === undefined ? 'count' : 'gone';
   }
 
   // ---------------------------------------------------------------- closing
@@ -347,7 +354,12 @@ export class Session {
  */
 function staleCount(replay: Replay, id: string, seq: number, arrivals: (id: string) => number | undefined): boolean {
   if (replay.countId === null) return false;
-  if (id === replay.countId) return true;
+  if (id === replay.countId) {
+    replay.countSeq = seq;
+    return true;
+  }
   replay.countSeq ??= arrivals(replay.countId);
-  return replay.countSeq === undefined || seq <= replay.countSeq;
+  if (replay.countSeq !== undefined) return seq <= replay.countSeq;
+  replay.unresolved = true;
+  return true;
 }
