@@ -73,7 +73,10 @@ export function startProc(name: string, cmd: string, args: string[], env: Record
 
 async function nodeTs(name: string, script: string, env: Record<string, string>, inspect = false): Promise<Proc> {
   const inspectPort = inspect ? await freePort() : undefined;
-  const args = inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`, '--import', 'tsx', script] : ['--import', 'tsx', script];
+  // BENCH_CPU_PROF=<dir>: every Node process of a target writes V8 CPU profiles (one per thread: the main thread's is
+  // the big one, tsx's loader thread has its own) into <dir>/<process name>/ when it stops.
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/${name}`] : [];
+  const args = [...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []), ...profile, '--import', 'tsx', script];
   return { ...startProc(name, process.execPath, args, env), inspectPort };
 }
 
