@@ -9,8 +9,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, inject, it, vi } from 'vitest';
+import { describe, expect, inject, it, vi } from 'vitest';
 import { stringify } from 'yaml';
+import { killedAfterEach } from '../support/cleanup';
 import { freePort, repoRoot, startService, type ServiceProcess } from '../support/processes';
 import { parseMetrics, type Sample } from '../support/prometheus';
 import { promtool } from '../support/promtool';
@@ -69,15 +70,7 @@ class Recorder {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const procs: ServiceProcess[] = [];
-const clients: TestClient[] = [];
-const servers: LocalServer[] = [];
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.terminate().catch(() => undefined)));
-  await Promise.all(procs.splice(0).map((p) => p.kill9().catch(() => undefined)));
-  await Promise.all(servers.splice(0).map((s) => s.kill().catch(() => undefined)));
-});
+const { procs, clients, servers } = killedAfterEach();
 
 describe('alerting rules on a real run', () => {
   it('a killed edge fires QChatServiceDown and QChatPresenceReclaimSpike; a Redis outage fires no handler-bug alert', async () => {

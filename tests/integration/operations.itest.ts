@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import sharp from 'sharp';
-import { afterEach, describe, expect, inject, it, vi } from 'vitest';
+import { describe, expect, inject, it, vi } from 'vitest';
+import { killedAfterEach } from '../support/cleanup';
 import { freePort, startService, type ServiceProcess } from '../support/processes';
 import { has, scrape, value } from '../support/prometheus';
 import { startNats, startRedis, type LocalServer } from '../support/servers';
@@ -17,15 +18,7 @@ const is = (type: string, extra: (f: any) => boolean = () => true) => (f: any) =
 
 interface Stack { presence: ServiceProcess; relay: ServiceProcess; edges: ServiceProcess[]; env: Record<string, string> }
 
-const procs: ServiceProcess[] = [];
-const clients: TestClient[] = [];
-const servers: LocalServer[] = [];
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.terminate().catch(() => undefined)));
-  await Promise.all(procs.splice(0).map((p) => p.kill9().catch(() => undefined)));
-  await Promise.all(servers.splice(0).map((s) => s.kill().catch(() => undefined)));
-});
+const { procs, clients, servers } = killedAfterEach();
 
 async function stack(edges: number, extra: Record<string, string> = {}): Promise<Stack> {
   const env = {
