@@ -14,6 +14,10 @@ export async function connectNats(url: string, log: Logger, name: string): Promi
     waitOnFirstConnect: true,
     pingInterval: 5_000,
     maxPingOut: 2,
+    // nats.js otherwise builds an Error (with a captured stack) per request and per timer, only to make a timeout's
+    // trace point at the caller: 1.2 % of an edge's CPU and ~1 KiB of garbage per request. Our timeouts are logged
+    // with the operation name, which says the same.
+    noAsyncTraces: true,
   });
   const requester = new NatsRequester(nc, log);
   void (async () => {
