@@ -71,12 +71,28 @@ export function startProc(name: string, cmd: string, args: string[], env: Record
   return { pid: child.pid!, name, alive: () => !t.exited, log: path };
 }
 
-async function nodeTs(name: string, script: string, env: Record<string, string>, inspect = false): Promise<Proc> {
+/**
+ * The Node flags `npm run start:<script>` gives a service (package.json is their one home: the young-generation cap
+ * of each service lives there), so the bench runs the processes as they are deployed. BENCH_NODE_FLAGS_<ROLE>
+ * (EDGE, PRESENCE, RELAY, ALL_IN_ONE, TUNED, NAIVE) replaces them for an experiment.
+ */
+function nodeFlags(role: string, script: string | undefined): string[] {
+  const override = process.env[`BENCH_NODE_FLAGS_${role.toUpperCase().replace(/-/g, '_')}`];
+  if (override !== undefined) return override.split(' ').filter(Boolean);
+  if (script === undefined) return [];
+  const scripts = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const line = scripts[script];
+  if (line === undefined) throw new Error(`package.json has no "${script}" script`);
+  const words = line.split(/\s+/);
+  return words.slice(words.indexOf('node') + 1).filter((w) => w.startsWith('--max-') || w.startsWith('--semi-'));
+}
+
+async function nodeTs(name: string, role: string, startScript: string | undefined, script: string, env: Record<string, string>, inspect = false): Promise<Proc> {
   const inspectPort = inspect ? await freePort() : undefined;
   // BENCH_CPU_PROF=<dir>: every Node process of a target writes V8 CPU profiles (one per thread: the main thread's is
   // the big one, tsx's loader thread has its own) into <dir>/<process name>/ when it stops.
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/${name}`] : [];
-  const args = [...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []), ...profile, '--import', 'tsx', script];
+  const args = [...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []), ...profile, ...nodeFlags(role, startScript), '--import', 'tsx', script];
   return { ...startProc(name, process.execPath, args, env), inspectPort };
 }
 
@@ -112,7 +128,7 @@ export async function httpOk(url: string): Promise<boolean> {
 
 export async function startBaseline(kind: 'tuned' | 'naive', opts: StartOptions = {}): Promise<Target> {
   const port = await freePort();
-  const p = await nodeTs(kind, join(BENCH, 'baselines', `${kind}.ts`), { PORT: String(port), HOST: '127.0.0.1' }, opts.inspect);
+  const p = await nodeTs(kind, kind, undefined, join(BENCH, 'baselines', `${kind}.ts`), { PORT: String(port), HOST: '127.0.0.1' }, opts.inspect);
   return guarded([p], async () => {
     await waitUntil(kind, () => httpOk(`http://127.0.0.1:${port}/rss`), 30_000, p.alive);
     return {
@@ -141,7 +157,7 @@ function qchatEnv(channels: string[], instance: string): Record<string, string> 
 export async function startAllInOne(channels: string[], opts: StartOptions = {}): Promise<Target> {
   const port = await freePort();
   const metricsPort = await freePort();
-  const p = await nodeTs('qchat-aio', 'services/all-in-one/src/main.ts', { ...qchatEnv(channels, `bench${process.pid}`), PORT: String(port), METRICS_PORT: String(metricsPort) }, opts.inspect);
+  const p = await nodeTs('qchat-aio', 'all-in-one', 'start', 'services/all-in-one/src/main.ts', { ...qchatEnv(channels, `bench${process.pid}`), PORT: String(port), METRICS_PORT: String(metricsPort) }, opts.inspect);
   return guarded([p], async () => {
     await waitUntil('qchat all-in-one', () => httpOk(`http://127.0.0.1:${port}/readyz`), 60_000, p.alive);
     return {
@@ -172,10 +188,10 @@ export async function startStack(channels: string[], edges: 1 | 2, opts: StartOp
       NATS_URL: `nats://127.0.0.1:${natsPort}`,
     };
     const presencePort = await freePort();
-    const presence = await nodeTs('presence', 'services/presence/src/main.ts', { ...env, METRICS_PORT: String(presencePort) }, opts.inspect);
+    const presence = await nodeTs('presence', 'presence', 'start:presence', 'services/presence/src/main.ts', { ...env, METRICS_PORT: String(presencePort) }, opts.inspect);
     procs.push(presence);
     const relayPort = await freePort();
-    const relay = await nodeTs('relay', 'services/relay/src/main.ts', { ...env, METRICS_PORT: String(relayPort) }, opts.inspect);
+    const relay = await nodeTs('relay', 'relay', 'start:relay', 'services/relay/src/main.ts', { ...env, METRICS_PORT: String(relayPort) }, opts.inspect);
     procs.push(relay);
     await waitUntil('presence', () => httpOk(`http://127.0.0.1:${presencePort}/readyz`), 60_000, presence.alive);
     await waitUntil('relay', () => httpOk(`http://127.0.0.1:${relayPort}/readyz`), 60_000, relay.alive);
@@ -186,7 +202,7 @@ export async function startStack(channels: string[], edges: 1 | 2, opts: StartOp
       const port = await freePort();
       const metricsPort = await freePort();
       metricsPorts.push(metricsPort);
-      const e = await nodeTs(`edge${i}`, 'services/edge/src/main.ts', { ...env, PORT: String(port), METRICS_PORT: String(metricsPort), EDGE_ID: `bench-edge-${i}` }, opts.inspect);
+      const e = await nodeTs(`edge${i}`, 'edge', 'start:edge', 'services/edge/src/main.ts', { ...env, PORT: String(port), METRICS_PORT: String(metricsPort), EDGE_ID: `bench-edge-${i}` }, opts.inspect);
       procs.push(e);
       edgeProcs.push(e);
       ports.push(port);

@@ -23,6 +23,17 @@ import { createRelayMetrics } from '../../services/relay/src/metrics';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const read = (rel: string) => readFileSync(join(ROOT, rel), 'utf8');
 
+/**
+ * How a built service is started: the Node flags of its `npm run start:<service>` script (package.json is their
+ * home: the young-generation cap differs per service), then its bundle.
+ */
+function nodeCommand(service: string): string[] {
+  const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+  const words = (scripts[service === 'all-in-one' ? 'start' : `start:${service}`] ?? '').split(/\s+/);
+  const flags = words.slice(words.indexOf('node') + 1, words.indexOf('--import'));
+  return ['node', ...flags, `dist/${service}.mjs`];
+}
+
 // ---------------------------------------------------------------- services, their variables and ports
 
 type Service = 'edge' | 'presence' | 'relay' | 'bridge' | 'all-in-one';
@@ -325,7 +336,7 @@ describe('docker-compose.yml', () => {
   it('runs presence, relay, the bridge and two edges from deploy/Dockerfile, each with a built entry point', () => {
     expect(qchat.map((s) => `${s.name}:${s.service}`).sort()).toEqual(['bridge:bridge', 'edge1:edge', 'edge2:edge', 'presence:presence', 'relay:relay']);
     for (const s of qchat) {
-      expect(s.def.command, s.name).toEqual(['node', `dist/${s.service}.mjs`]);
+      expect(s.def.command, s.name).toEqual(nodeCommand(s.service));
       expect(existsSync(join(ROOT, 'services', s.service, 'src/main.ts')), `services/${s.service}/src/main.ts`).toBe(true);
     }
     expect(new Set(qchat.map((s) => s.def.image)).size).toBe(1);
@@ -444,7 +455,7 @@ describe('deploy/Dockerfile', () => {
     expect(runtime).toContain('ENV NODE_ENV=production');
     expect(runtime.find((l) => l.startsWith('EXPOSE'))?.split(/\s+/).slice(1).sort()).toEqual(['8000', '9100', '9101', '9102']);
     expect(runtime.some((l) => /^HEALTHCHECK .*\/healthz/.test(l))).toBe(true);
-    expect(runtime.at(-1)).toBe('CMD ["node", "dist/edge.mjs"]');
+    expect(runtime.at(-1)).toBe(`CMD ${JSON.stringify(nodeCommand('edge')).replace(/","/g, '", "')}`);
   });
 
   it('copies every workspace manifest before each npm ci (npm ci needs them all)', () => {
@@ -497,7 +508,7 @@ describe('deploy/k8s', () => {
     const image = [...images][0]!;
     const name = image.replace(/@.*$/, '').replace(/:[^/:]+$/, '');
     expect((kustomization.images as Obj[] | undefined)?.map((i) => i.name), 'kustomization images: entry').toContain(name);
-    for (const x of containers) expect(x.c.command ?? ['node', 'dist/edge.mjs'], String(x.d.metadata.name)).toEqual(['node', `dist/${x.service}.mjs`]);
+    for (const x of containers) expect(x.c.command ?? nodeCommand('edge'), String(x.d.metadata.name)).toEqual(nodeCommand(x.service));
   });
 
   it.skipIf(!hasBuildScript)('runs entry points scripts/build.mjs produces', () => {
