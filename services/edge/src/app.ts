@@ -144,5 +144,5 @@ export function createEdge(deps: EdgeDeps) {
     await closers.closeAll();
   });
 
-  return { start, stop, readiness, registry, port, opsPort, hub, adminPort: () => adminPort };
+  return { start, stop, readiness, registry, port, opsPort, hub, adminPort: () => adminPort, server: () => server };
 }

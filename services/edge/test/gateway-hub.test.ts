@@ -4,6 +4,8 @@
  * test named after it failed (see the report of issue 10).
  */
 import { randomUUID } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import type { TestClient } from '../../../tests/support/ws-client';
@@ -226,6 +228,25 @@ describe('slow consumers (hub)', () => {
     expect(slow.frames.filter((f) => f.author === 'feed')).toHaveLength(frames);
     expect(slow.ws.readyState).toBe(slow.ws.OPEN);
     expect(await s.metric('qchat_edge_slow_consumer_closes_total')).toBe(1);
+  });
+});
+
+describe('per-socket memory', () => {
+  it('an open socket does not keep its upgrade request (headers and all) alive', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const s = await stack();
+    const clients = [await joined(s, 'alice'), await joined(s)];
+    const refs = s.upgrades();
+    expect(refs).toHaveLength(2);
+    for (let i = 0; i < 3; i++) {
+      await sleep(10);
+      gc();
+    }
+    expect(refs.filter((r) => r.deref() !== undefined)).toHaveLength(0);
+    // The sockets are still open and served.
+    await say(clients[0]!, 'alice', 'still here');
+    await clients[1]!.waitFor((f) => f.text === 'still here');
   });
 });
 

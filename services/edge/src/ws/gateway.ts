@@ -148,7 +148,9 @@ export class Gateway {
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
+    // Listeners on the socket live as long as it does: they are made outside this function, because a closure made
+    // here would keep its whole scope — the upgrade request with its headers, about 1.5 KiB — alive for the socket's life.
+    destroyOnError(socket);
     const refused = (status: number, text: string, body: string) => {
       this.deps.metrics.upgradesRefused.inc({ status: String(status) });
       this.deps.log.debug({ status, reason: body, path: req.url, client: this.logged(this.addressOf(req)) }, 'upgrade refused');
@@ -162,19 +164,20 @@ export class Gateway {
     if (this.deps.bans?.address(ip)) return refused(403, 'Forbidden', 'This address is banned by a moderator.');
     const total = this.deps.config.MAX_CONNECTIONS ?? 0;
     if (total > 0 && this.open >= total) return refused(503, 'Service Unavailable', 'Server full: too many connections.');
-    if (this.deps.otherUpgrades?.(req, socket, head)) {
-      this.open++;
-      socket.once('close', () => { this.open--; });
-      return;
-    }
+    if (this.deps.otherUpgrades?.(req, socket, head)) return this.countOpen(socket);
     const channel = parseChannelPath(req.url);
     if (channel === null) return refused(403, 'Forbidden', 'Not a channel WebSocket path.');
     if (!this.deps.config.CHANNELS.includes(channel)) return refused(403, 'Forbidden', `Channel '${channel}' does not exist.`);
     const cap = this.deps.config.MAX_CONNECTIONS_PER_IP;
     if (cap > 0 && (this.perIp.get(ip) ?? 0) >= cap) return refused(429, 'Too Many Requests', 'Too many connections from this address.');
+    this.countOpen(socket);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, socket, channel, ip));
+  }
+
+  /** Counts the socket in `open` until it closes (MAX_CONNECTIONS). */
+  private countOpen(socket: Duplex): void {
     this.open++;
     socket.once('close', () => { this.open--; });
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, socket, channel, ip));
   }
 
   private onConnection(ws: WebSocket, socket: Duplex, channel: string, ip: string): void {
@@ -340,4 +343,9 @@ export class Gateway {
       if (!session.keepalive(now, interval, timeout)) session.close(CLOSE.internal, 'keepalive ping timeout');
     }
   }
+}
+
+/** A socket error ends the socket (ws and the HTTP server report it elsewhere). */
+function destroyOnError(socket: Duplex): void {
+  socket.on('error', () => socket.destroy());
 }

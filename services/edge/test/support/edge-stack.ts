@@ -82,6 +82,8 @@ export interface EdgeStack {
   publish(channel: string, route: Route, frame: object | string): Promise<void>;
   /** The edge's socket count. */
   sockets(): number;
+  /** Weak references to the upgrade requests the edge's HTTP server has received so far (memory tests). */
+  upgrades(): WeakRef<object>[];
   metric(name: string): Promise<number>;
   stop(): Promise<void>;
 }
@@ -114,6 +116,8 @@ export async function startEdgeStack(env: Record<string, string> = {}): Promise<
   const backends: Backends = { ...memory, requester };
   const stack = await startStack({ ...FAST, INSTANCE_ID: instance, ...env }, log, backends);
   const clients: TestClient[] = [];
+  const upgrades: WeakRef<object>[] = [];
+  stack.edge.server()?.prependListener('upgrade', (req: object) => { upgrades.push(new WeakRef(req)); });
   return {
     backends,
     logs,
@@ -131,6 +135,7 @@ export async function startEdgeStack(env: Record<string, string> = {}): Promise<
     },
     publish: (channel, route, frame) => backends.engine.topics.publish(channel, encodeEnvelope(route, typeof frame === 'string' ? frame : JSON.stringify(frame))),
     sockets: () => stack.edge.hub.count(),
+    upgrades: () => upgrades,
     async metric(name) {
       const metric = stack.edge.registry.getSingleMetric(name);
       if (!metric) throw new Error(`no metric ${name}`);
