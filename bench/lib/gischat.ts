@@ -68,7 +68,7 @@ export async function startGischat(channels: string[], workers: 1 | 2): Promise<
     return {
       name, kind: name, bases: [`ws://127.0.0.1:${port}`],
       rssPids: memProcs.map((m) => m.pid), memProcs, cpuPids: memProcs.map((m) => m.pid),
-      logs: procs.map((p) => ({ name: p.name, path: p.log })), metricsUrls: [], inspectPorts: [],
+      logs: procs.map((p) => ({ name: p.name, path: p.log })), metricsUrls: [], inspectors: [],
       stop,
     };
   });

@@ -6,8 +6,8 @@ import { openSync, closeSync, readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
 import { freePort, httpGet, rssOfPid, spawnTracked, stopPid, tcpReady, waitUntil } from './procs';
+import { inspectorCall, type Inspector } from './inspector';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const BENCH = fileURLToPath(new URL('..', import.meta.url));
@@ -35,8 +35,8 @@ export interface Target {
   logs: { name: string; path: string }[];
   /** Prometheus /metrics URL of each edge (our server only). */
   metricsUrls: string[];
-  /** Inspector ports of the Node processes when started with `inspect` (hold: a full GC before each RSS reading). */
-  inspectPorts: number[];
+  /** Inspectors of the Node processes when started with `inspect` (hold: a full GC before each RSS reading; heap). */
+  inspectors: Inspector[];
   stop(): Promise<void>;
 }
 
@@ -96,7 +96,7 @@ async function nodeTs(name: string, role: string, startScript: string | undefine
   return { ...startProc(name, process.execPath, args, env), inspectPort };
 }
 
-const inspectPorts = (procs: Proc[]) => procs.flatMap((p) => (p.inspectPort ? [p.inspectPort] : []));
+const inspectors = (procs: Proc[]): Inspector[] => procs.flatMap((p) => (p.inspectPort ? [{ name: p.name, port: p.inspectPort }] : []));
 
 export async function stopProcs(procs: Proc[]): Promise<void> {
   // Edges first (they drain and tell presence), then services, then brokers.
@@ -133,7 +133,7 @@ export async function startBaseline(kind: 'tuned' | 'naive', opts: StartOptions 
     await waitUntil(kind, () => httpOk(`http://127.0.0.1:${port}/rss`), 30_000, p.alive);
     return {
       name: kind, kind, bases: [`ws://127.0.0.1:${port}`], rssPids: [p.pid], memProcs: [{ kind: 'server', pid: p.pid }], cpuPids: [p.pid],
-      rssUrl: `http://127.0.0.1:${port}/rss`, logs: [{ name: kind, path: p.log }], metricsUrls: [], inspectPorts: inspectPorts([p]),
+      rssUrl: `http://127.0.0.1:${port}/rss`, logs: [{ name: kind, path: p.log }], metricsUrls: [], inspectors: inspectors([p]),
       stop: () => stopProcs([p]),
     };
   });
@@ -162,7 +162,7 @@ export async function startAllInOne(channels: string[], opts: StartOptions = {})
     await waitUntil('qchat all-in-one', () => httpOk(`http://127.0.0.1:${port}/readyz`), 60_000, p.alive);
     return {
       name: 'qchat-aio', kind: 'qchat-aio', bases: [`ws://127.0.0.1:${port}`], rssPids: [p.pid], memProcs: [{ kind: 'server', pid: p.pid }], cpuPids: [p.pid],
-      logs: [{ name: 'all-in-one', path: p.log }], metricsUrls: [`http://127.0.0.1:${metricsPort}/metrics`], inspectPorts: inspectPorts([p]),
+      logs: [{ name: 'all-in-one', path: p.log }], metricsUrls: [`http://127.0.0.1:${metricsPort}/metrics`], inspectors: inspectors([p]),
       stop: () => stopProcs([p]),
     };
   });
@@ -217,7 +217,7 @@ export async function startStack(channels: string[], edges: 1 | 2, opts: StartOp
       memProcs: procs.map((p) => ({ kind: (p.name.startsWith('edge') ? 'edge' : p.name) as MemProc['kind'], pid: p.pid })),
       logs: procs.map((p) => ({ name: p.name, path: p.log })),
       // Every Node process of the stack: hold forces a GC in presence and relay too.
-      metricsUrls: metricsPorts.map((p) => `http://127.0.0.1:${p}/metrics`), inspectPorts: inspectPorts(procs),
+      metricsUrls: metricsPorts.map((p) => `http://127.0.0.1:${p}/metrics`), inspectors: inspectors(procs),
       stop: () => stopProcs(procs),
     };
   });
@@ -229,7 +229,7 @@ export function externalTarget(urls: string[], pid: number | undefined): Target 
   return {
     name: 'external', kind: 'external', bases,
     rssPids: pid ? [pid] : [], memProcs: pid ? [{ kind: 'server', pid }] : [], cpuPids: pid ? [pid] : [],
-    rssUrl: `http://${first.host}/rss`, logs: [], metricsUrls: [], inspectPorts: [],
+    rssUrl: `http://${first.host}/rss`, logs: [], metricsUrls: [], inspectors: [],
     stop: async () => undefined,
   };
 }
@@ -358,23 +358,7 @@ export async function rpcMeans(target: Target): Promise<Record<string, number>> 
  * readings compare live memory rather than how much garbage happened to be around. False when not possible.
  */
 export async function collectGarbage(target: Target): Promise<boolean> {
-  if (target.inspectPorts.length === 0) return false;
-  for (const port of target.inspectPorts) {
-    const list = JSON.parse((await httpGet(`http://127.0.0.1:${port}/json/list`, 3000)).body) as { webSocketDebuggerUrl: string }[];
-    const url = list[0]?.webSocketDebuggerUrl;
-    if (!url) return false;
-    await new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(url, { perMessageDeflate: false });
-      const timer = setTimeout(() => { ws.terminate(); reject(new Error('inspector GC timed out')); }, 20_000);
-      ws.on('open', () => ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' })));
-      ws.on('message', (data) => {
-        if ((JSON.parse(String(data)) as { id?: number }).id !== 1) return;
-        clearTimeout(timer);
-        ws.close();
-        resolve();
-      });
-      ws.on('error', (err) => { clearTimeout(timer); reject(err); });
-    });
-  }
+  if (target.inspectors.length === 0) return false;
+  for (const { port } of target.inspectors) await inspectorCall(port, 'HeapProfiler.collectGarbage');
   return true;
 }
