@@ -89,6 +89,8 @@ export class Gateway {
   private readonly steps: ConnectSteps;
   /** Sockets upgraded and not yet closed, for MAX_CONNECTIONS. */
   private open = 0;
+  /** One listener shared by every socket (a closure per socket would cost its heap for the socket's life). */
+  private readonly socketClosed = () => { this.open--; };
   /** Work of each channel in progress on this edge (see `track` and `settled`). */
   private readonly inflight = new Map<string, Set<Promise<unknown>>>();
   private keepalive: NodeJS.Timeout | undefined;
@@ -148,9 +150,9 @@ export class Gateway {
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    // Listeners on the socket live as long as it does: they are made outside this function, because a closure made
-    // here would keep its whole scope — the upgrade request with its headers, about 1.5 KiB — alive for the socket's life.
-    destroyOnError(socket);
+    // Listeners on the socket live as long as it does: none is a closure made here, which would keep this whole
+    // scope — the upgrade request with its headers, about 1.5 KiB — alive for the socket's life.
+    socket.on('error', destroySocket);
     const refused = (status: number, text: string, body: string) => {
       this.deps.metrics.upgradesRefused.inc({ status: String(status) });
       this.deps.log.debug({ status, reason: body, path: req.url, client: this.logged(this.addressOf(req)) }, 'upgrade refused');
@@ -174,10 +176,13 @@ export class Gateway {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, socket, channel, ip));
   }
 
-  /** Counts the socket in `open` until it closes (MAX_CONNECTIONS). */
+  /**
+   * Counts the socket in `open` until it closes (MAX_CONNECTIONS). `on`, not `once`: a socket closes once, and
+   * `once` would keep a wrapper, its state and a bound function per socket (~150 B of heap each) for its whole life.
+   */
   private countOpen(socket: Duplex): void {
     this.open++;
-    socket.once('close', () => { this.open--; });
+    socket.on('close', this.socketClosed);
   }
 
   private onConnection(ws: WebSocket, socket: Duplex, channel: string, ip: string): void {
@@ -191,7 +196,7 @@ export class Gateway {
     ws.on('pong', () => session.ponged());
     socket.on('drain', () => this.deps.hub.drained(session));
     ws.on('error', (err) => this.deps.log.debug({ err, conn: session.id }, 'socket error'));
-    ws.once('close', (code, reason) => this.onClose(session, code, reason.toString('utf8')));
+    ws.on('close', (code, reason) => this.onClose(session, code, reason.toString('utf8'))); // `on`: see countOpen
     session.connect(this.steps, this.deps.hub).catch((err: unknown) => this.deps.log.error({ err, conn: session.id }, 'connect sequence failed'));
   }
 
@@ -345,7 +350,7 @@ export class Gateway {
   }
 }
 
-/** A socket error ends the socket (ws and the HTTP server report it elsewhere). */
-function destroyOnError(socket: Duplex): void {
-  socket.on('error', () => socket.destroy());
+/** A socket error ends the socket (ws and the HTTP server report it elsewhere); one function for every socket. */
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
