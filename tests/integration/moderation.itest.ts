@@ -122,6 +122,17 @@ describe('moderation API across two edges', () => {
     expect((await admin(1, 'DELETE', `/admin/bans/address/${TROLL}`)).status).toBe(200);
     await vi.waitFor(async () => { await from(0, TROLL); });
 
+    // An address is one address however it is written: a ban on 2001:DB8:0:0::7 holds against 2001:db8::7, one on
+    // the IPv6-mapped spelling of an IPv4 address against that IPv4 client, and unbanning takes any spelling too.
+    expect((await admin(0, 'POST', '/admin/bans', { address: '2001:DB8:0:0::7', duration_seconds: 600 })).status).toBe(200);
+    expect((await admin(0, 'POST', '/admin/bans', { address: '::ffff:198.51.100.8', duration_seconds: 600 })).status).toBe(200);
+    for (const addr of ['2001:db8::7', '198.51.100.8']) {
+      await vi.waitFor(async () => expect(await expectUpgradeRefused(stack.ws(1, 'QGIS'), { headers: { 'X-Forwarded-For': addr } })).toBe(403));
+    }
+    expect((await admin(1, 'DELETE', '/admin/bans/address/2001:0db8::0007')).status).toBe(200);
+    expect((await admin(1, 'DELETE', '/admin/bans/address/198.51.100.8')).status).toBe(200);
+    await vi.waitFor(async () => { await from(1, '2001:db8::7'); });
+
     // Clear the history.
     expect((await admin(1, 'DELETE', '/admin/channels/QGIS/messages')).body).toEqual({ cleared: 1 });
     expect(await (await fetch(`${stack.http(1)}/channel/QGIS/last`)).json()).toEqual([]);

@@ -13,10 +13,23 @@ export interface ProxyTrust {
   proxies: BlockList | null;
 }
 
-/** IPv4 peers of a dual-stack socket show as ::ffff:a.b.c.d: compare them as IPv4. */
+/**
+ * The one spelling of an address, so a ban, a cap or a rate limit keyed on it matches however it was written:
+ * IPv4 peers of a dual-stack socket (::ffff:a.b.c.d, in any IPv6 spelling) as IPv4, other IPv6 addresses in their
+ * canonical form (lower case, zeros compressed: 2001:DB8:0:0::1 → 2001:db8::1), anything else as it is.
+ */
 export function normalizeAddress(addr: string): string {
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(addr);
-  return m ? m[1]! : addr;
+  if (isIP(addr) !== 6) return addr;
+  let canonical: string;
+  try {
+    canonical = new URL(`http://[${addr}]/`).hostname.slice(1, -1);
+  } catch {
+    return addr.toLowerCase(); // a zone id (fe80::1%eth0) is not a URL host
+  }
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
+  if (mapped === null) return canonical;
+  const [hi, lo] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }
 
 function contains(list: BlockList, addr: string): boolean {

@@ -1,7 +1,7 @@
 /** The cheap checks that stand between untrusted bytes and the event loop: frame cost, broker frames, client addresses. */
 import { DEFAULT_LIMITS, encodeEnvelope, parseControl } from '@qchat/protocol';
 import { describe, expect, it } from 'vitest';
-import { blockList, cidrList, clientAddress } from '../src/client-address';
+import { blockList, cidrList, clientAddress, normalizeAddress } from '../src/client-address';
 import { inspectBrokerMessage } from '../src/ws/broker-frames';
 import { SMALL_FRAME_BYTES, peekType, precheck } from '../src/ws/frame-cost';
 
@@ -87,6 +87,20 @@ describe('client address and the trust-proxy rule', () => {
   it('without TRUSTED_PROXIES reads TRUST_PROXY_HOPS entries from the right, or the peer', () => {
     expect(clientAddress('127.0.0.1', '192.0.2.66, 198.51.100.1', { hops: 1, proxies: null })).toBe('198.51.100.1');
     expect(clientAddress('127.0.0.1', '192.0.2.66, 198.51.100.1', { hops: 0, proxies: null })).toBe('127.0.0.1');
+  });
+
+  it('spells every address one way: IPv4-mapped IPv6 as IPv4, IPv6 canonical', () => {
+    expect(normalizeAddress('::ffff:10.1.2.3')).toBe('10.1.2.3');
+    expect(normalizeAddress('::FFFF:10.1.2.3')).toBe('10.1.2.3');
+    expect(normalizeAddress('0:0:0:0:0:ffff:a01:203')).toBe('10.1.2.3');
+    expect(normalizeAddress('2001:DB8:0:0::7')).toBe('2001:db8::7');
+    expect(normalizeAddress('2001:0db8:0000:0000:0000:0000:0000:0007')).toBe('2001:db8::7');
+    expect(normalizeAddress('::1')).toBe('::1');
+    expect(normalizeAddress('fe80::1%eth0')).toBe('fe80::1%eth0');
+    expect(normalizeAddress('203.0.113.5')).toBe('203.0.113.5');
+    expect(normalizeAddress('unknown')).toBe('unknown');
+    // Forwarded addresses too: a proxy's spelling does not open a way around a ban.
+    expect(clientAddress('127.0.0.1', '2001:DB8::0:7', { hops: 1, proxies: null })).toBe('2001:db8::7');
   });
 
   it('validates TRUSTED_PROXIES', () => {

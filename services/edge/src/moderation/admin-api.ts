@@ -5,6 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
+import { normalizeAddress } from '../client-address';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { BanKind } from '@qchat/protocol';
 import type { Logger } from 'pino';
@@ -152,7 +153,8 @@ export function createAdminRouter(deps: AdminDeps): Router {
 
   router.delete('/admin/bans/:kind/:value', action('unban', async (req, res) => {
     const kind = req.params['kind'];
-    const value = String(req.params['value'] ?? '');
+    const raw = String(req.params['value'] ?? '');
+    const value = kind === 'address' ? normalizeAddress(raw) : raw;
     if (kind !== 'nickname' && kind !== 'address') {
       detail(res, 404, 'Not Found');
       return { invalid: true };
@@ -175,6 +177,6 @@ function banTarget(b: Record<string, unknown>): { kind: BanKind; value: string }
   const nick = b['nickname'];
   const addr = b['address'];
   if (typeof nick === 'string' && addr === undefined && NICK.test(nick)) return { kind: 'nickname', value: nick };
-  if (typeof addr === 'string' && nick === undefined && isIP(addr) !== 0) return { kind: 'address', value: addr };
+  if (typeof addr === 'string' && nick === undefined && isIP(addr) !== 0) return { kind: 'address', value: normalizeAddress(addr) };
   return null;
 }
