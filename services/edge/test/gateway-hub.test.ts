@@ -4,11 +4,12 @@
  * test named after it failed (see the report of issue 10).
  */
 import { randomUUID } from 'node:crypto';
+import { createServer, type Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
-import type { TestClient } from '../../../tests/support/ws-client';
+import { connectClient, expectUpgradeRefused, type TestClient } from '../../../tests/support/ws-client';
 import { startEdgeStack, type EdgeStack } from './support/edge-stack';
 
 let stacks: EdgeStack[] = [];
@@ -247,6 +248,44 @@ describe('per-socket memory', () => {
     // The sockets are still open and served.
     await say(clients[0]!, 'alice', 'still here');
     await clients[1]!.waitFor((f) => f.text === 'still here');
+  });
+});
+
+describe('per-address cap (MAX_CONNECTIONS_PER_IP)', () => {
+  it('counts /matrix sockets with the channel ones, from the upgrade until the socket closes', async () => {
+    // A "homeserver" that accepts and never answers: the Matrix socket stays open while its login waits.
+    const held: Socket[] = [];
+    const silent = createServer((sock) => { held.push(sock); });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const homeserver = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+    const clients: TestClient[] = [];
+    try {
+      const s = await stack({ MAX_CONNECTIONS_PER_IP: '2', MATRIX_CHAT_ENABLED: 'true', MATRIX_HOMESERVERS: homeserver });
+      const base = `127.0.0.1:${s.port()}`;
+      const matrixSocket = async () => {
+        const res = await fetch(`http://${base}/matrix/register`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ homeserver, room_id: '!room:example.org', user: 'bot', password: 'secret' }),
+        });
+        const { request_id } = (await res.json()) as { request_id: string };
+        const c = await connectClient(`ws://${base}/matrix/${request_id}/ws`);
+        clients.push(c);
+        return c;
+      };
+      const matrix = await matrixSocket();
+      await joined(s);
+      const channelUrl = `ws://${base}/channel/QGIS/ws`;
+      expect(await expectUpgradeRefused(channelUrl)).toBe(429);
+      await expect(matrixSocket()).rejects.toThrow(/429/);
+      // The Matrix socket gone, its place is free again.
+      matrix.ws.terminate();
+      await vi.waitFor(async () => { await joined(s); });
+    } finally {
+      for (const c of clients) c.ws.terminate();
+      for (const sock of held) sock.destroy();
+      silent.close();
+    }
   });
 });
 

@@ -89,8 +89,6 @@ export class Gateway {
   private readonly steps: ConnectSteps;
   /** Sockets upgraded and not yet closed, for MAX_CONNECTIONS. */
   private open = 0;
-  /** One listener shared by every socket (a closure per socket would cost its heap for the socket's life). */
-  private readonly socketClosed = () => { this.open--; };
   /** Work of each channel in progress on this edge (see `track` and `settled`). */
   private readonly inflight = new Map<string, Set<Promise<unknown>>>();
   private keepalive: NodeJS.Timeout | undefined;
@@ -166,29 +164,38 @@ export class Gateway {
     if (this.deps.bans?.address(ip)) return refused(403, 'Forbidden', 'This address is banned by a moderator.');
     const total = this.deps.config.MAX_CONNECTIONS ?? 0;
     if (total > 0 && this.open >= total) return refused(503, 'Service Unavailable', 'Server full: too many connections.');
-    if (this.deps.otherUpgrades?.(req, socket, head)) return this.countOpen(socket);
+    const cap = this.deps.config.MAX_CONNECTIONS_PER_IP;
+    if (cap > 0 && (this.perIp.get(ip) ?? 0) >= cap) return refused(429, 'Too Many Requests', 'Too many connections from this address.');
+    if (this.deps.otherUpgrades?.(req, socket, head)) return this.admit(socket, ip);
     const channel = parseChannelPath(req.url);
     if (channel === null) return refused(403, 'Forbidden', 'Not a channel WebSocket path.');
     if (!this.deps.config.CHANNELS.includes(channel)) return refused(403, 'Forbidden', `Channel '${channel}' does not exist.`);
-    const cap = this.deps.config.MAX_CONNECTIONS_PER_IP;
-    if (cap > 0 && (this.perIp.get(ip) ?? 0) >= cap) return refused(429, 'Too Many Requests', 'Too many connections from this address.');
-    this.countOpen(socket);
+    this.admit(socket, ip);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, socket, channel, ip));
   }
 
   /**
-   * Counts the socket in `open` until it closes (MAX_CONNECTIONS). `on`, not `once`: a socket closes once, and
-   * `once` would keep a wrapper, its state and a bound function per socket (~150 B of heap each) for its whole life.
+   * Counts the socket in `open` (MAX_CONNECTIONS) and against its address (MAX_CONNECTIONS_PER_IP) from its upgrade
+   * until it closes, channel and /matrix sockets alike; handshakes still in flight count, so upgrades sent in
+   * parallel cannot pass the cap. `on`, not `once`: a socket closes once, and `once` would keep a wrapper, its state
+   * and a bound function per socket (~150 B of heap each) for its whole life.
    */
-  private countOpen(socket: Duplex): void {
+  private admit(socket: Duplex, ip: string): void {
     this.open++;
-    socket.on('close', this.socketClosed);
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+    socket.on('close', () => this.release(ip));
+  }
+
+  private release(ip: string): void {
+    this.open--;
+    const left = (this.perIp.get(ip) ?? 1) - 1;
+    if (left <= 0) this.perIp.delete(ip);
+    else this.perIp.set(ip, left);
   }
 
   private onConnection(ws: WebSocket, socket: Duplex, channel: string, ip: string): void {
     const { metrics } = this.deps;
     const session = new Session(ws, socket, channel, ip, this.rates, Date.now());
-    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
     metrics.connections.inc({ channel });
     metrics.connectionsOpened.inc({ channel });
     this.deps.log.info({ conn: session.id, channel, client: this.logged(ip) }, 'connection opened');
@@ -196,7 +203,7 @@ export class Gateway {
     ws.on('pong', () => session.ponged());
     socket.on('drain', () => this.deps.hub.drained(session));
     ws.on('error', (err) => this.deps.log.debug({ err, conn: session.id }, 'socket error'));
-    ws.on('close', (code, reason) => this.onClose(session, code, reason.toString('utf8'))); // `on`: see countOpen
+    ws.on('close', (code, reason) => this.onClose(session, code, reason.toString('utf8'))); // `on`: see admit
     session.connect(this.steps, this.deps.hub).catch((err: unknown) => this.deps.log.error({ err, conn: session.id }, 'connect sequence failed'));
   }
 
@@ -321,9 +328,6 @@ export class Gateway {
     hub.detach(session);
     metrics.connections.dec({ channel: session.channel });
     metrics.closes.inc({ code: String(code) });
-    const left = (this.perIp.get(session.ip) ?? 1) - 1;
-    if (left <= 0) this.perIp.delete(session.ip);
-    else this.perIp.set(session.ip, left);
     if (this.draining) return;
     const leaving = session.after(
       () => backend.leave(session.channel, session.id),

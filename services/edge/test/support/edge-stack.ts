@@ -82,6 +82,8 @@ export interface EdgeStack {
   publish(channel: string, route: Route, frame: object | string): Promise<void>;
   /** The edge's socket count. */
   sockets(): number;
+  /** The edge's HTTP and WebSocket port. */
+  port(): number;
   /** Weak references to the upgrade requests the edge's HTTP server has received so far (memory tests). */
   upgrades(): WeakRef<object>[];
   metric(name: string): Promise<number>;
@@ -135,6 +137,7 @@ export async function startEdgeStack(env: Record<string, string> = {}): Promise<
     },
     publish: (channel, route, frame) => backends.engine.topics.publish(channel, encodeEnvelope(route, typeof frame === 'string' ? frame : JSON.stringify(frame))),
     sockets: () => stack.edge.hub.count(),
+    port: () => stack.edge.port(),
     upgrades: () => upgrades,
     async metric(name) {
       const metric = stack.edge.registry.getSingleMetric(name);
