@@ -19,6 +19,8 @@ export interface ModerationStore {
   unban(kind: BanKind, value: string): Promise<boolean>;
   /** Bans still in force at `now`; expired ones are removed. */
   bans(now: number): Promise<Ban[]>;
+  /** The ban on one nickname or address in force at `now`, if any: one field read, whatever the size of the list. */
+  banOn(kind: BanKind, value: string, now: number): Promise<Ban | null>;
 }
 
 export const banField = (kind: BanKind, value: string) => `${kind}:${value}`;

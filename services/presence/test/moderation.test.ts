@@ -38,8 +38,9 @@ describe('presence moderation', () => {
     await h.join({ channel: 'QGIS', conn: 'c2', edge: 'e1' });
     await expect(h.register({ channel: 'QGIS', conn: 'c2', edge: 'e1', nick: 'troll' })).rejects.toMatchObject({ code: 'uncompliant', message: "Nickname 'troll' is banned by a moderator" });
     advance(61_000);
-    expect((await mod.bans()).bans).toEqual([]);
+    // The registration check reads the one ban and sees it over (before anything removed it from the list).
     await expect(h.register({ channel: 'QGIS', conn: 'c2', edge: 'e1', nick: 'troll' })).resolves.toEqual({ registered: true });
+    expect((await mod.bans()).bans).toEqual([]);
   });
 
   it('lists connections with address and connect time, and forgets them when they leave', async () => {

@@ -38,4 +38,9 @@ export class MemoryModerationStore implements ModerationStore {
     }
     return out;
   }
+
+  async banOn(kind: BanKind, value: string, now: number): Promise<Ban | null> {
+    const ban = this.banned.get(banField(kind, value));
+    return ban !== undefined && ban.until > now ? { ...ban } : null;
+  }
 }

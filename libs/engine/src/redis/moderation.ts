@@ -49,4 +49,11 @@ export class RedisModerationStore implements ModerationStore {
     if (expired.length) await this.redis.hdel(this.k.bans, ...expired);
     return out;
   }
+
+  async banOn(kind: BanKind, value: string, now: number): Promise<Ban | null> {
+    const field = banField(kind, value);
+    const raw = await this.redis.hget(this.k.bans, field);
+    const ban = raw === null ? null : decodeBan(field, raw);
+    return ban !== null && ban.until > now ? ban : null;
+  }
 }

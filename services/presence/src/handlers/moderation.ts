@@ -32,7 +32,8 @@ export function createModerationHandlers(deps: ModerationDeps) {
     if (!deps.channels.includes(channel)) throw new QChatError('channel_not_found', `Channel '${channel}' not registered`);
   };
   const control = (m: ControlMessage) => deps.topics.publishControl(Buffer.from(JSON.stringify(m), 'utf8'));
-  const nickBanned = async (nick: string) => (await deps.moderation.bans(now())).some((b) => b.kind === 'nickname' && b.value === nick);
+  // Every registration and every PUT asks: one field of the ban list, not the whole list.
+  const nickBanned = async (nick: string) => (await deps.moderation.banOn('nickname', nick, now())) !== null;
 
   return {
     nickBanned,
