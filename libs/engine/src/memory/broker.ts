@@ -15,7 +15,7 @@ export class MemoryBroker implements Broker {
     const subs = this.topics.get(topic);
     if (!subs || subs.size === 0) return;
     const targets = [...subs];
-    setImmediate(() => {
+    queueMicrotask(() => {
       // Skip subscriptions ended (or a broker closed) since publish: nothing is delivered once unsubscribe resolved.
       for (const fn of targets) if (subs.has(fn)) fn(payload);
     });
