@@ -1,6 +1,10 @@
 import type { Broker, Unsubscribe } from '../broker';
 
-/** In-process broker: a real implementation for the all-in-one mode and unit tests. Delivery is asynchronous, as over a network. */
+/**
+ * In-process broker: a real implementation for the all-in-one mode and unit tests. Delivery is asynchronous, as over
+ * a network (never inside the publisher's synchronous code), in a microtask: in the same event-loop iteration, so the
+ * hub's flush at the end of it carries the message (a `setImmediate` here cost every message one iteration).
+ */
 export class MemoryBroker implements Broker {
   private readonly topics = new Map<string, Set<(payload: Buffer) => void>>();
   private closed = false;
