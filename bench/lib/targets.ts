@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { freePort, httpGet, rssOfPid, spawnTracked, stopPid, tcpReady, waitUntil } from './procs';
 import { inspectorCall, type Inspector } from './inspector';
+import { startFlags } from '../../tests/support/node-flags';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const BENCH = fileURLToPath(new URL('..', import.meta.url));
@@ -72,27 +73,22 @@ export function startProc(name: string, cmd: string, args: string[], env: Record
 }
 
 /**
- * The Node flags `npm run start:<script>` gives a service (package.json is their one home: the young-generation cap
- * of each service lives there), so the bench runs the processes as they are deployed. BENCH_NODE_FLAGS_<ROLE>
- * (EDGE, PRESENCE, RELAY, ALL_IN_ONE, TUNED, NAIVE) replaces them for an experiment.
+ * Our processes run with the Node flags of their `npm run start:*` script (tests/support/node-flags.ts), as deployed;
+ * the baselines with none. BENCH_NODE_FLAGS_<ROLE> (EDGE, PRESENCE, RELAY, ALL_IN_ONE, TUNED, NAIVE) replaces them
+ * for an experiment.
  */
-function nodeFlags(role: string, script: string | undefined): string[] {
+function nodeFlags(role: string): string[] {
   const override = process.env[`BENCH_NODE_FLAGS_${role.toUpperCase().replace(/-/g, '_')}`];
   if (override !== undefined) return override.split(' ').filter(Boolean);
-  if (script === undefined) return [];
-  const scripts = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-  const line = scripts[script];
-  if (line === undefined) throw new Error(`package.json has no "${script}" script`);
-  const words = line.split(/\s+/);
-  return words.slice(words.indexOf('node') + 1).filter((w) => w.startsWith('--max-') || w.startsWith('--semi-'));
+  return role === 'tuned' || role === 'naive' ? [] : startFlags(role);
 }
 
-async function nodeTs(name: string, role: string, startScript: string | undefined, script: string, env: Record<string, string>, inspect = false): Promise<Proc> {
+async function nodeTs(name: string, role: string, script: string, env: Record<string, string>, inspect = false): Promise<Proc> {
   const inspectPort = inspect ? await freePort() : undefined;
   // BENCH_CPU_PROF=<dir>: every Node process of a target writes V8 CPU profiles (one per thread: the main thread's is
   // the big one, tsx's loader thread has its own) into <dir>/<process name>/ when it stops.
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/${name}`] : [];
-  const args = [...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []), ...profile, ...nodeFlags(role, startScript), '--import', 'tsx', script];
+  const args = [...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []), ...profile, ...nodeFlags(role), '--import', 'tsx', script];
   return { ...startProc(name, process.execPath, args, env), inspectPort };
 }
 
@@ -128,7 +124,7 @@ export async function httpOk(url: string): Promise<boolean> {
 
 export async function startBaseline(kind: 'tuned' | 'naive', opts: StartOptions = {}): Promise<Target> {
   const port = await freePort();
-  const p = await nodeTs(kind, kind, undefined, join(BENCH, 'baselines', `${kind}.ts`), { PORT: String(port), HOST: '127.0.0.1' }, opts.inspect);
+  const p = await nodeTs(kind, kind, join(BENCH, 'baselines', `${kind}.ts`), { PORT: String(port), HOST: '127.0.0.1' }, opts.inspect);
   return guarded([p], async () => {
     await waitUntil(kind, () => httpOk(`http://127.0.0.1:${port}/rss`), 30_000, p.alive);
     return {
@@ -157,7 +153,7 @@ function qchatEnv(channels: string[], instance: string): Record<string, string> 
 export async function startAllInOne(channels: string[], opts: StartOptions = {}): Promise<Target> {
   const port = await freePort();
   const metricsPort = await freePort();
-  const p = await nodeTs('qchat-aio', 'all-in-one', 'start', 'services/all-in-one/src/main.ts', { ...qchatEnv(channels, `bench${process.pid}`), PORT: String(port), METRICS_PORT: String(metricsPort) }, opts.inspect);
+  const p = await nodeTs('qchat-aio', 'all-in-one', 'services/all-in-one/src/main.ts', { ...qchatEnv(channels, `bench${process.pid}`), PORT: String(port), METRICS_PORT: String(metricsPort) }, opts.inspect);
   return guarded([p], async () => {
     await waitUntil('qchat all-in-one', () => httpOk(`http://127.0.0.1:${port}/readyz`), 60_000, p.alive);
     return {
@@ -188,10 +184,10 @@ export async function startStack(channels: string[], edges: 1 | 2, opts: StartOp
       NATS_URL: `nats://127.0.0.1:${natsPort}`,
     };
     const presencePort = await freePort();
-    const presence = await nodeTs('presence', 'presence', 'start:presence', 'services/presence/src/main.ts', { ...env, METRICS_PORT: String(presencePort) }, opts.inspect);
+    const presence = await nodeTs('presence', 'presence', 'services/presence/src/main.ts', { ...env, METRICS_PORT: String(presencePort) }, opts.inspect);
     procs.push(presence);
     const relayPort = await freePort();
-    const relay = await nodeTs('relay', 'relay', 'start:relay', 'services/relay/src/main.ts', { ...env, METRICS_PORT: String(relayPort) }, opts.inspect);
+    const relay = await nodeTs('relay', 'relay', 'services/relay/src/main.ts', { ...env, METRICS_PORT: String(relayPort) }, opts.inspect);
     procs.push(relay);
     await waitUntil('presence', () => httpOk(`http://127.0.0.1:${presencePort}/readyz`), 60_000, presence.alive);
     await waitUntil('relay', () => httpOk(`http://127.0.0.1:${relayPort}/readyz`), 60_000, relay.alive);
@@ -202,7 +198,7 @@ export async function startStack(channels: string[], edges: 1 | 2, opts: StartOp
       const port = await freePort();
       const metricsPort = await freePort();
       metricsPorts.push(metricsPort);
-      const e = await nodeTs(`edge${i}`, 'edge', 'start:edge', 'services/edge/src/main.ts', { ...env, PORT: String(port), METRICS_PORT: String(metricsPort), EDGE_ID: `bench-edge-${i}` }, opts.inspect);
+      const e = await nodeTs(`edge${i}`, 'edge', 'services/edge/src/main.ts', { ...env, PORT: String(port), METRICS_PORT: String(metricsPort), EDGE_ID: `bench-edge-${i}` }, opts.inspect);
       procs.push(e);
       edgeProcs.push(e);
       ports.push(port);
@@ -359,6 +355,6 @@ export async function rpcMeans(target: Target): Promise<Record<string, number>> 
  */
 export async function collectGarbage(target: Target): Promise<boolean> {
   if (target.inspectors.length === 0) return false;
-  for (const { port } of target.inspectors) await inspectorCall(port, 'HeapProfiler.collectGarbage');
+  for (const { port } of target.inspectors) await inspectorCall(port, 'HeapProfiler.collectGarbage', {}, undefined, 20_000);
   return true;
 }

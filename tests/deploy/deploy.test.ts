@@ -19,20 +19,13 @@ import { bridgeSpec } from '../../services/bridge/src/config';
 import { createBridgeMetrics } from '../../services/bridge/src/metrics';
 import { createMatrixEdgeMetrics } from '../../services/edge/src/matrix/metrics';
 import { createRelayMetrics } from '../../services/relay/src/metrics';
+import { startFlags } from '../support/node-flags';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const read = (rel: string) => readFileSync(join(ROOT, rel), 'utf8');
 
-/**
- * How a built service is started: the Node flags of its `npm run start:<service>` script (package.json is their
- * home: the young-generation cap differs per service), then its bundle.
- */
-function nodeCommand(service: string): string[] {
-  const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
-  const words = (scripts[service === 'all-in-one' ? 'start' : `start:${service}`] ?? '').split(/\s+/);
-  const flags = words.slice(words.indexOf('node') + 1, words.indexOf('--import'));
-  return ['node', ...flags, `dist/${service}.mjs`];
-}
+/** How a built service is started: the Node flags of its `npm run start:<service>` script, then its bundle. */
+const nodeCommand = (service: string): string[] => ['node', ...startFlags(service), `dist/${service}.mjs`];
 
 // ---------------------------------------------------------------- services, their variables and ports
 

@@ -47,12 +47,17 @@ export function clientAddress(peerAddress: string | undefined, forwardedFor: str
   if (trust.proxies === null && trust.hops <= 0) return peer;
   if (trust.proxies !== null && !contains(trust.proxies, peer)) return peer;
   const header = Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor ?? '';
-  const hops = header.split(',').map((h) => normalizeAddress(h.trim())).filter((h) => h !== '');
+  // Only the entries read are normalised: the header is the client's to fill (up to Node's 16 KiB of headers).
+  const hops = header.split(',').map((h) => h.trim()).filter((h) => h !== '');
   if (trust.proxies !== null) {
-    for (let i = hops.length - 1; i >= 0; i--) if (!contains(trust.proxies, hops[i]!)) return hops[i]!;
-    return hops[0] ?? peer;
+    for (let i = hops.length - 1; i >= 0; i--) {
+      const hop = normalizeAddress(hops[i]!);
+      if (!contains(trust.proxies, hop)) return hop;
+    }
+    return hops[0] === undefined ? peer : normalizeAddress(hops[0]);
   }
-  return hops[hops.length - trust.hops] ?? hops[0] ?? peer;
+  const hop = hops[hops.length - trust.hops] ?? hops[0];
+  return hop === undefined ? peer : normalizeAddress(hop);
 }
 
 /** TRUSTED_PROXIES: comma list of addresses or CIDR ranges (IPv4 or IPv6); empty = unset. */

@@ -346,7 +346,6 @@ export class Session {
   }
 }
 
-/** A count the session must not get: the copy of its own first count, or one older than it. */
 /**
  * A count the session must not get: its own count's broadcast copy, or a count older than it (one that reached the
  * hub before the copy, or while the copy has not arrived yet). Arrival order, not the moment the join reply came back:
